@@ -1,0 +1,92 @@
+/** The immutable outcome of one run. */
+#ifndef CLOCHE_RESULT_H
+#define CLOCHE_RESULT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct cloche_result cloche_result;
+
+/** How a run ended. */
+typedef enum cloche_outcome {
+    CLOCHE_OUTCOME_OK = 0,        /**< code finished (SystemExit(0) counts) */
+    CLOCHE_OUTCOME_EXCEPTION = 1, /**< an uncaught Python exception */
+    CLOCHE_OUTCOME_LIMIT = 2,     /**< a limit tripped; see cloche_result_limit */
+    CLOCHE_OUTCOME_CRASH = 3      /**< the guest trapped (e.g. wasm stack
+                                       exhausted); the sandbox was reset */
+} cloche_outcome;
+
+/** Which limit tripped (CLOCHE_LIMIT_NONE unless the outcome is LIMIT). The
+ *  same values select limits in cloche_sandbox_limit. */
+typedef enum cloche_limit {
+    CLOCHE_LIMIT_NONE = 0,
+    CLOCHE_LIMIT_TIMEOUT = 1, /**< wall-clock time per run, in milliseconds */
+    CLOCHE_LIMIT_FUEL = 2,    /**< wasm fuel per run (engine needs enable_fuel) */
+    CLOCHE_LIMIT_MEMORY = 3,  /**< guest linear memory, in bytes */
+    CLOCHE_LIMIT_STDOUT = 4,  /**< captured stdout bytes per run */
+    CLOCHE_LIMIT_STDERR = 5,  /**< captured stderr bytes per run */
+    CLOCHE_LIMIT__COUNT
+} cloche_limit;
+
+/** "ok", "exception", "limit", "crash". Static string. */
+const char *cloche_outcome_name(cloche_outcome outcome);
+/** "none", "timeout", "fuel", "memory", "stdout", "stderr". Static string. */
+const char *cloche_limit_name(cloche_limit limit);
+
+/*
+ * Accessors. All returned pointers are borrowed from the result and live
+ * until cloche_result_free. Strings are NUL-terminated UTF-8; *len (when the
+ * pointer is non-NULL) excludes the NUL. Results are immutable: any thread
+ * may read one concurrently.
+ */
+cloche_outcome cloche_result_outcome(const cloche_result *r);
+cloche_limit cloche_result_limit(const cloche_result *r);
+/** Captured stdout of the run (never NULL; may be empty). */
+const char *cloche_result_stdout(const cloche_result *r, size_t *len);
+/** Captured stderr of the run (never NULL; may be empty). */
+const char *cloche_result_stderr(const cloche_result *r, size_t *len);
+/** repr() of a trailing expression's value; NULL if the code did not end in
+ *  an expression or the value was None. */
+const char *cloche_result_value_repr(const cloche_result *r);
+/** The same value as JSON text; NULL if absent or not JSON-serializable. */
+const char *cloche_result_value_json(const cloche_result *r);
+/** Exception type name ("ZeroDivisionError"); NULL unless an exception. */
+const char *cloche_result_exception_type(const cloche_result *r);
+/** str() of the exception; NULL unless an exception. */
+const char *cloche_result_exception_message(const cloche_result *r);
+/** Formatted traceback text; NULL unless an exception. */
+const char *cloche_result_traceback(const cloche_result *r);
+/** Detail for LIMIT and CRASH outcomes (e.g. "timeout after 100 ms");
+ *  NULL otherwise. */
+const char *cloche_result_detail(const cloche_result *r);
+/** Wall-clock duration of the run in nanoseconds. */
+uint64_t cloche_result_duration_ns(const cloche_result *r);
+/** Fuel consumed (0 when fuel metering is off). */
+uint64_t cloche_result_fuel_used(const cloche_result *r);
+/** Guest linear-memory size at the end of the run, in bytes (wasm memory
+ *  never shrinks, so this is also the peak). */
+uint64_t cloche_result_memory_bytes(const cloche_result *r);
+
+/**
+ * The whole result as one JSON object: {"outcome", "stdout", "stderr",
+ * "value", "value_repr", "exception": {type, message, traceback} | null,
+ * "limit": name | null, "detail", "duration_ms", "memory", "fuel"}.
+ * Returns a string owned by the caller (free with cloche_string_free), or
+ * NULL on allocation failure.
+ */
+char *cloche_result_to_json(const cloche_result *r);
+
+/** Free a string returned by cloche. NULL accepted. */
+void cloche_string_free(char *s);
+
+/** Free a result. NULL accepted. */
+void cloche_result_free(cloche_result *r);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
