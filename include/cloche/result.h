@@ -39,9 +39,11 @@ const char *cloche_limit_name(cloche_limit limit);
 
 /*
  * Accessors. All returned pointers are borrowed from the result and live
- * until cloche_result_free. Strings are NUL-terminated UTF-8; *len (when the
- * pointer is non-NULL) excludes the NUL. Results are immutable: any thread
- * may read one concurrently.
+ * until cloche_result_free. Strings are NUL-terminated; *len (when the
+ * pointer is non-NULL) excludes the NUL. Their bytes come from the guest,
+ * which is untrusted: they are normally UTF-8, but a hostile program can
+ * make them anything (including embedded NULs in stdout/stderr, hence the
+ * lengths). Results are immutable: any thread may read one concurrently.
  */
 cloche_outcome cloche_result_outcome(const cloche_result *r);
 cloche_limit cloche_result_limit(const cloche_result *r);

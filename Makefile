@@ -1,0 +1,28 @@
+# The README's two commands:
+#   make demo   build everything (first time: ~25 min on 2 cores) and run
+#               a sandboxed Python script
+#   make test   build everything and run all tests
+BUILD ?= build
+
+.PHONY: all build demo test bench asan clean
+
+all: build
+
+build:
+	bash tools/build.sh $(BUILD)
+
+demo: build
+	./$(BUILD)/cloche run examples/hello.py
+
+test: build
+	bash tools/test.sh $(BUILD)
+
+bench: build
+	./$(BUILD)/bench/cloche-bench
+
+asan:
+	bash tools/build.sh build-asan -DCLOCHE_SANITIZE=ON
+	bash tools/test.sh build-asan
+
+clean:
+	rm -rf $(BUILD) build-asan

@@ -1,0 +1,196 @@
+/*
+ * cloche-bench: latency and throughput numbers, medians over repeated
+ * trials, with ratios against native CPython 3.13 built from the same
+ * source (measured in the same invocation). Not a test: it asserts
+ * nothing about speed.
+ *
+ *   cloche-bench [--quick]
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "cloche.h"
+
+static uint64_t now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static int cmp_u64(const void *a, const void *b) {
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double median_us(uint64_t *samples, size_t n) {
+    qsort(samples, n, sizeof *samples, cmp_u64);
+    return (double)samples[n / 2] / 1000.0;
+}
+
+static void die(const char *what, int rc) {
+    fprintf(stderr, "cloche-bench: %s: %s\n", what, cloche_strerror(rc));
+    exit(1);
+}
+
+static cloche_result *run_ok(cloche_sandbox *sb, const char *code) {
+    cloche_result *r = NULL;
+    int rc = cloche_run(&r, sb, code, strlen(code));
+    if (rc != 0)
+        die(cloche_sandbox_errmsg(sb), rc);
+    if (cloche_result_outcome(r) != CLOCHE_OUTCOME_OK) {
+        fprintf(stderr, "cloche-bench: run failed: %s\n%s\n",
+                cloche_result_exception_type(r) ? cloche_result_exception_type(r)
+                                                : cloche_outcome_name(
+                                                      cloche_result_outcome(r)),
+                cloche_result_traceback(r) ? cloche_result_traceback(r) : "");
+        exit(1);
+    }
+    return r;
+}
+
+/* (a) fresh sandbox -> result of 1+1, and its two halves. */
+static void bench_fresh(cloche_engine *e, size_t n) {
+    uint64_t *total = calloc(n, sizeof *total), *create = calloc(n, 8),
+             *run = calloc(n, 8), *destroy = calloc(n, 8);
+    for (size_t i = 0; i < n; i++) {
+        cloche_sandbox *sb = NULL;
+        cloche_result *r = NULL;
+        uint64_t t0 = now_ns();
+        int rc = cloche_sandbox_new(&sb, e, NULL);
+        if (rc)
+            die("sandbox_new", rc);
+        uint64_t t1 = now_ns();
+        rc = cloche_run(&r, sb, "1+1", 3);
+        uint64_t t2 = now_ns();
+        if (rc || strcmp(cloche_result_value_repr(r), "2") != 0)
+            die("1+1", rc ? rc : CLOCHE_EGUEST);
+        cloche_result_free(r);
+        cloche_sandbox_free(sb);
+        uint64_t t3 = now_ns();
+        create[i] = t1 - t0, run[i] = t2 - t1, destroy[i] = t3 - t2;
+        total[i] = t3 - t0;
+    }
+    printf("(a) fresh sandbox -> 1+1 -> free     median %9.1f us  (n=%zu)\n",
+           median_us(total, n), n);
+    printf("      sandbox_new %.1f us, run %.1f us, free %.1f us\n",
+           median_us(create, n), median_us(run, n), median_us(destroy, n));
+    free(total), free(create), free(run), free(destroy);
+}
+
+/* (b) ten small runs in one sandbox. */
+static void bench_session(cloche_engine *e, size_t n) {
+    uint64_t *samples = calloc(n, sizeof *samples);
+    cloche_sandbox *sb = NULL;
+    int rc = cloche_sandbox_new(&sb, e, NULL);
+    if (rc)
+        die("sandbox_new", rc);
+    cloche_result_free(run_ok(sb, "total = 0"));
+    for (size_t i = 0; i < n; i++) {
+        uint64_t t0 = now_ns();
+        for (int k = 0; k < 10; k++)
+            cloche_result_free(run_ok(sb, "total += 1\ntotal"));
+        samples[i] = now_ns() - t0;
+    }
+    printf("(b) ten small runs in one sandbox    median %9.1f us  "
+           "(%.1f us/run)\n",
+           median_us(samples, n), median_us(samples, n) / 10.0);
+    cloche_sandbox_free(sb);
+    free(samples);
+}
+
+static char *read_text(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = n >= 0 ? malloc((size_t)n + 1) : NULL;
+    if (buf && fread(buf, 1, (size_t)n, f) == (size_t)n)
+        buf[n] = '\0';
+    else
+        free(buf), buf = NULL;
+    fclose(f);
+    return buf;
+}
+
+static json_t *kernels_in_sandbox(cloche_engine *e, const char *source) {
+    cloche_sandbox_options o = CLOCHE_SANDBOX_OPTIONS_INIT;
+    o.timeout_ms = 600000;
+    cloche_sandbox *sb = NULL;
+    int rc = cloche_sandbox_new(&sb, e, &o);
+    if (rc)
+        die("sandbox_new", rc);
+    cloche_result *r = run_ok(sb, source);
+    json_t *j = json_loads(cloche_result_stdout(r, NULL), 0, NULL);
+    cloche_result_free(r);
+    cloche_sandbox_free(sb);
+    return j;
+}
+
+static json_t *kernels_native(const char *python, const char *path) {
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "'%s' -I '%s'", python, path);
+    FILE *p = popen(cmd, "r");
+    if (!p)
+        return NULL;
+    char line[8192] = "";
+    char *got = fgets(line, sizeof line, p);
+    int status = pclose(p);
+    return (got && status == 0) ? json_loads(line, 0, NULL) : NULL;
+}
+
+/* (c) pure-Python kernels: sandbox vs native CPython, same source. */
+static void bench_kernels(cloche_engine *e) {
+    char path[2048];
+    snprintf(path, sizeof path, "%s/kernels.py", CLOCHE_BENCH_DIR);
+    char *source = read_text(path);
+    if (!source)
+        die("cannot read bench/kernels.py", CLOCHE_EIO);
+    json_t *native = kernels_native(CLOCHE_NATIVE_PYTHON, path);
+    json_t *boxed = kernels_in_sandbox(e, source);
+    free(source);
+    if (!native || !boxed)
+        die("kernel output unreadable", CLOCHE_EGUEST);
+    printf("(c) pure-Python kernels (median of 7)  native 3.13    cloche   "
+           "ratio\n");
+    const char *name;
+    json_t *v;
+    double log_sum = 0;
+    int count = 0;
+    json_object_foreach(native, name, v) {
+        double n_ms = json_real_value(v) * 1000.0;
+        double c_ms = json_real_value(json_object_get(boxed, name)) * 1000.0;
+        printf("      %-30s %9.2f ms %9.2f ms %6.2fx\n", name, n_ms, c_ms,
+               c_ms / n_ms);
+        log_sum += __builtin_log(c_ms / n_ms);
+        count++;
+    }
+    printf("      %-30s %33.2fx\n", "geometric mean",
+           __builtin_exp(log_sum / count));
+    json_decref(native);
+    json_decref(boxed);
+}
+
+int main(int argc, char **argv) {
+    int quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
+    char err[512] = "";
+    uint64_t t0 = now_ns();
+    cloche_engine *e = NULL;
+    int rc = cloche_engine_new(&e, NULL, err, sizeof err);
+    if (rc) {
+        fprintf(stderr, "cloche-bench: engine: %s\n", err);
+        return 1;
+    }
+    printf("cloche %s bench (engine start %.1f ms)\n", cloche_version(),
+           (double)(now_ns() - t0) / 1e6);
+    bench_fresh(e, quick ? 20 : 500);
+    bench_session(e, quick ? 20 : 200);
+    bench_kernels(e);
+    cloche_engine_free(e);
+    return 0;
+}

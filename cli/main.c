@@ -1,0 +1,36 @@
+/* The cloche command: dispatches to one file per subcommand. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const char usage[] =
+    "usage: cloche <command> [options]\n"
+    "\n"
+    "commands:\n"
+    "  run      run a Python script in a fresh sandbox (cloche run --help)\n"
+    "  version  print the version\n"
+    "\n"
+    "exit codes: 0 success, 1 uncaught Python exception, 2 usage error,\n"
+    "            3 a limit tripped, 4 internal error\n";
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        fputs(usage, stderr);
+        return CLI_EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "run") == 0)
+        return cli_run_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+        printf("cloche %s\n", cloche_version());
+        return CLI_EXIT_OK;
+    }
+    if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 ||
+        strcmp(cmd, "-h") == 0) {
+        fputs(usage, stdout);
+        return CLI_EXIT_OK;
+    }
+    fprintf(stderr, "cloche: unknown command '%s'\n\n%s", cmd, usage);
+    return CLI_EXIT_USAGE;
+}

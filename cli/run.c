@@ -1,0 +1,208 @@
+/*
+ * `cloche run`: run one script in a fresh sandbox and report the result,
+ * either as the script's own output (default) or as one JSON object.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const char run_usage[] =
+    "usage: cloche run [options] (FILE | -c CODE | -) [ARG...]\n"
+    "\n"
+    "Run Python in a fresh sandbox. Top-level `await` is allowed.\n"
+    "\n"
+    "options:\n"
+    "  -c CODE           run CODE instead of a file\n"
+    "  --timeout SECONDS wall-clock limit (default 30)\n"
+    "  --memory SIZE     guest memory limit, e.g. 64M, 1G (default 256M)\n"
+    "  --fuel N          instruction budget (enables fuel metering)\n"
+    "  --max-output SIZE cap on stdout and on stderr each (default 1M)\n"
+    "  --wall-clock      let the guest read the host's real time\n"
+    "  --json            print the result as one JSON object: stdout, stderr,\n"
+    "                    value, exception, limit, duration, memory, fuel\n"
+    "  -h, --help        this help\n"
+    "\n"
+    "ARGs after the script become sys.argv[1:].\n"
+    "\n"
+    "exit codes: 0 success, 1 uncaught Python exception, 2 usage error,\n"
+    "            3 a limit tripped (--json names it), 4 internal error\n";
+
+typedef struct run_args {
+    const char *code, *file;
+    int json;
+    uint64_t fuel;
+    cloche_sandbox_options opts;
+    const char **argv;
+    size_t argc;
+} run_args;
+
+static int usage_error(const char *msg, const char *arg) {
+    fprintf(stderr, "cloche run: %s%s%s\n(see cloche run --help)\n", msg,
+            arg ? ": " : "", arg ? arg : "");
+    return CLI_EXIT_USAGE;
+}
+
+/* Returns -1 to continue, or an exit code. */
+static int parse_option(run_args *a, int argc, char **argv, int *i) {
+    const char *opt = argv[*i];
+    const char *val = *i + 1 < argc ? argv[*i + 1] : NULL;
+    int takes = 1;
+    if (strcmp(opt, "-h") == 0 || strcmp(opt, "--help") == 0) {
+        fputs(run_usage, stdout);
+        return CLI_EXIT_OK;
+    } else if (strcmp(opt, "--json") == 0) {
+        a->json = 1, takes = 0;
+    } else if (strcmp(opt, "--wall-clock") == 0) {
+        a->opts.wall_clock = 1, takes = 0;
+    } else if (!val) {
+        return usage_error("missing value for", opt);
+    } else if (strcmp(opt, "-c") == 0) {
+        a->code = val;
+    } else if (strcmp(opt, "--timeout") == 0) {
+        if (cli_parse_seconds(val, &a->opts.timeout_ms))
+            return usage_error("bad --timeout (seconds > 0)", val);
+    } else if (strcmp(opt, "--memory") == 0) {
+        if (cli_parse_size(val, &a->opts.memory_limit))
+            return usage_error("bad --memory (e.g. 64M)", val);
+    } else if (strcmp(opt, "--max-output") == 0) {
+        if (cli_parse_size(val, &a->opts.stdout_limit))
+            return usage_error("bad --max-output (e.g. 1M)", val);
+        a->opts.stderr_limit = a->opts.stdout_limit;
+    } else if (strcmp(opt, "--fuel") == 0) {
+        if (cli_parse_u64(val, &a->fuel))
+            return usage_error("bad --fuel (integer > 0)", val);
+        a->opts.fuel = a->fuel;
+    } else {
+        return usage_error("unknown option", opt);
+    }
+    *i += takes;
+    return -1;
+}
+
+static int parse_args(run_args *a, int argc, char **argv) {
+    int i = 1;
+    for (; i < argc && !a->code; i++) {
+        const char *arg = argv[i];
+        if (arg[0] != '-' || strcmp(arg, "-") == 0)
+            break;
+        int rc = parse_option(a, argc, argv, &i);
+        if (rc >= 0)
+            return rc;
+    }
+    if (!a->code) {
+        if (i >= argc)
+            return usage_error("need FILE, -c CODE or -", NULL);
+        a->file = argv[i++];
+    }
+    /* sys.argv: like python, argv[0] is the script or "-c". */
+    a->argc = (size_t)(argc - i) + 1;
+    a->argv = calloc(a->argc, sizeof *a->argv);
+    if (!a->argv)
+        return CLI_EXIT_INTERNAL;
+    a->argv[0] = a->file ? a->file : "-c";
+    for (size_t k = 1; k < a->argc; k++)
+        a->argv[k] = argv[i + (int)k - 1];
+    a->opts.argv = a->argv;
+    a->opts.argc = a->argc;
+    return -1;
+}
+
+static int exit_code_for(const cloche_result *r) {
+    switch (cloche_result_outcome(r)) {
+    case CLOCHE_OUTCOME_OK:
+        return CLI_EXIT_OK;
+    case CLOCHE_OUTCOME_EXCEPTION:
+        return CLI_EXIT_EXCEPTION;
+    case CLOCHE_OUTCOME_LIMIT:
+        return CLI_EXIT_LIMIT;
+    default:
+        return CLI_EXIT_INTERNAL;
+    }
+}
+
+static void print_plain(const cloche_result *r) {
+    size_t n;
+    const char *out = cloche_result_stdout(r, &n);
+    fwrite(out, 1, n, stdout);
+    fflush(stdout);
+    const char *err = cloche_result_stderr(r, &n);
+    fwrite(err, 1, n, stderr);
+    const char *tb = cloche_result_traceback(r);
+    if (tb)
+        fputs(tb, stderr);
+    else if (cloche_result_exception_type(r))
+        fprintf(stderr, "%s: %s\n", cloche_result_exception_type(r),
+                cloche_result_exception_message(r));
+    cloche_outcome o = cloche_result_outcome(r);
+    if (o == CLOCHE_OUTCOME_LIMIT || o == CLOCHE_OUTCOME_CRASH)
+        fprintf(stderr, "cloche: %s: %s\n",
+                o == CLOCHE_OUTCOME_LIMIT ? "limit" : "guest crashed",
+                cloche_result_detail(r) ? cloche_result_detail(r) : "");
+}
+
+static int print_json(const cloche_result *r) {
+    char *json = cloche_result_to_json(r);
+    if (!json) {
+        fputs("cloche run: could not render the result as JSON\n", stderr);
+        return -1;
+    }
+    puts(json);
+    cloche_string_free(json);
+    return 0;
+}
+
+static int execute(const run_args *a, const char *code, size_t len) {
+    char err[512] = "";
+    cloche_engine_options eo = CLOCHE_ENGINE_OPTIONS_INIT;
+    eo.enable_fuel = a->fuel != 0;
+    cloche_engine *engine = NULL;
+    cloche_sandbox *sb = NULL;
+    cloche_result *r = NULL;
+    int rc = cloche_engine_new(&engine, &eo, err, sizeof err);
+    if (rc != 0) {
+        fprintf(stderr, "cloche run: engine: %s: %s\n", cloche_strerror(rc), err);
+        return CLI_EXIT_INTERNAL;
+    }
+    int exit_code = CLI_EXIT_INTERNAL;
+    rc = cloche_sandbox_new(&sb, engine, &a->opts);
+    if (rc == 0)
+        rc = cloche_run(&r, sb, code, len);
+    if (rc != 0) {
+        fprintf(stderr, "cloche run: %s: %s\n", cloche_strerror(rc),
+                sb ? cloche_sandbox_errmsg(sb) : "cannot create sandbox");
+    } else if (a->json) {
+        exit_code = print_json(r) == 0 ? exit_code_for(r) : CLI_EXIT_INTERNAL;
+    } else {
+        print_plain(r);
+        exit_code = exit_code_for(r);
+    }
+    cloche_result_free(r);
+    cloche_sandbox_free(sb);
+    cloche_engine_free(engine);
+    return exit_code;
+}
+
+int cli_run_main(int argc, char **argv) {
+    run_args a;
+    memset(&a, 0, sizeof a);
+    cloche_sandbox_options defaults = CLOCHE_SANDBOX_OPTIONS_INIT;
+    a.opts = defaults;
+    int rc = parse_args(&a, argc, argv);
+    if (rc >= 0) {
+        free(a.argv);
+        return rc;
+    }
+    char *buf = NULL;
+    size_t len = 0;
+    if (a.file && cli_read_file(a.file, &buf, &len) != 0) {
+        fprintf(stderr, "cloche run: cannot read %s\n", a.file);
+        free(a.argv);
+        return CLI_EXIT_USAGE;
+    }
+    rc = a.file ? execute(&a, buf, len) : execute(&a, a.code, strlen(a.code));
+    free(buf);
+    free(a.argv);
+    return rc;
+}

@@ -1,0 +1,202 @@
+"""Runs user code for the host: compile, execute, capture the result.
+
+`run(source)` returns a tuple the C glue serializes for the host:
+    (status, value_repr, value_json, exc_type, exc_message, traceback)
+status 0 = finished, 1 = uncaught exception. Text fields are UTF-8 bytes
+(lone surrogates backslash-escaped) or None.
+"""
+
+import ast
+import inspect
+import json
+import linecache
+import os
+import random
+import sys
+
+import _cloche
+
+from . import loop as _loop
+
+STATUS_OK = 0
+STATUS_EXCEPTION = 1
+
+_FLAGS = ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
+# co_filename of runtime frames (the .py path the image was compiled with).
+_RUNTIME_DIR = __file__.rpartition("/")[0] + "/"
+_LINECACHE_KEEP = 64  # sources of recent runs kept for tracebacks
+
+_main = sys.modules["__main__"]
+_state = {"runs": 0, "seeded": False, "loop": None}
+
+
+def _adopt_instance():
+    """First run of a new instance: take over what the image froze.
+
+    The interpreter was initialized at build time (Wizer), so the random
+    module's state, os.environ and sys.argv are baked into the image and
+    would be the same in every sandbox. Reseed from the host CSPRNG and read
+    the embedder's environment and arguments afresh from WASI.
+    """
+    random.seed()
+    for key in list(os.environ):
+        del os.environ[key]
+    for item in _cloche.environ():
+        key, sep, value = item.partition(b"=")
+        if sep and key:
+            os.environb[key] = value
+    sys.argv = [os.fsdecode(a) for a in _cloche.argv()] or [""]
+    _state["seeded"] = True
+
+
+def _session_loop():
+    loop = _state["loop"]
+    if loop is None or loop.is_closed():
+        loop = _loop.ClocheEventLoop()
+        _state["loop"] = loop
+    return loop
+
+
+def _remember_source(filename, source):
+    lines = source.splitlines(keepends=True)
+    linecache.cache[filename] = (len(source), None, lines, filename)
+    stale = _state["runs"] - _LINECACHE_KEEP
+    linecache.cache.pop(f"<cloche:{stale}>", None)
+
+
+def _compile(source, filename):
+    """Compile the body and, separately, a trailing expression."""
+    tree = ast.parse(source, filename, "exec")
+    last = None
+    if tree.body and isinstance(tree.body[-1], ast.Expr):
+        last = ast.Expression(tree.body.pop().value)
+    body = compile(tree, filename, "exec", flags=_FLAGS, dont_inherit=True)
+    expr = None
+    if last is not None:
+        expr = compile(last, filename, "eval", flags=_FLAGS, dont_inherit=True)
+    return body, expr
+
+
+def _is_async(code):
+    return bool(code.co_flags & inspect.CO_COROUTINE)
+
+
+def _execute(body, expr, namespace):
+    """Run the compiled code; return the trailing expression's value."""
+    if not _is_async(body) and (expr is None or not _is_async(expr)):
+        # Plain code runs with no loop running, so asyncio.run() works.
+        exec(body, namespace)
+        return eval(expr, namespace) if expr is not None else None
+
+    async def main():
+        result = eval(body, namespace)
+        if _is_async(body):
+            await result
+        if expr is None:
+            return None
+        value = eval(expr, namespace)
+        return (await value) if _is_async(expr) else value
+
+    loop = _session_loop()
+    return loop.step_until(loop.create_task(main()))
+
+
+def _text(value):
+    if value is None:
+        return None
+    return value.encode("utf-8", "backslashreplace")
+
+
+def _value_fields(value):
+    if value is None:
+        return None, None
+    try:
+        value_repr = repr(value)
+    except BaseException as exc:  # a broken __repr__ must not lose the run
+        value_repr = f"<repr() failed: {type(exc).__name__}: {exc}>"
+    try:
+        value_json = json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError, RecursionError):
+        value_json = None
+    return _text(value_repr), _text(value_json)
+
+
+def _user_traceback(tb):
+    """Drop the runtime's own frames from the top of a traceback."""
+    while (tb is not None
+           and tb.tb_frame.f_code.co_filename.startswith(_RUNTIME_DIR)):
+        tb = tb.tb_next
+    return tb
+
+
+def _exception_fields(exc):
+    import traceback
+
+    exc.__traceback__ = _user_traceback(exc.__traceback__)
+    try:
+        message = str(exc)
+    except BaseException:
+        message = "<str() failed>"
+    text = "".join(traceback.format_exception(exc))
+    return (STATUS_EXCEPTION, None, None, _text(type(exc).__name__),
+            _text(message), _text(text))
+
+
+def _flush():
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except BaseException:
+            pass
+
+
+def run(source):
+    if not _state["seeded"]:
+        _adopt_instance()
+    _state["runs"] += 1
+    filename = f"<cloche:{_state['runs']}>"
+    try:
+        _remember_source(filename, source)
+        body, expr = _compile(source, filename)
+        value = _execute(body, expr, _main.__dict__)
+    except SystemExit as exc:
+        _flush()
+        if exc.code is None or exc.code == 0:
+            return (STATUS_OK, None, None, None, None, None)
+        return _exception_fields(exc)
+    except BaseException as exc:
+        _flush()
+        return _exception_fields(exc)
+    _flush()
+    return (STATUS_OK, *_value_fields(value), None, None, None)
+
+
+# Modules agents use most, imported once at build time so every sandbox
+# starts with them loaded (the image is shared copy-on-write).
+PREIMPORT = (
+    "abc argparse array ast asyncio base64 binascii bisect calendar cmath "
+    "codecs collections collections.abc contextlib copy csv dataclasses "
+    "datetime decimal difflib enum fnmatch fractions functools gzip hashlib "
+    "heapq hmac html html.parser io itertools json keyword linecache locale "
+    "math numbers operator os pathlib pickle pprint queue random re secrets "
+    "shlex statistics string struct sqlite3 tempfile textwrap time timeit "
+    "traceback types typing unicodedata urllib.parse uuid warnings weakref "
+    "zipfile zlib"
+).split()
+
+
+def preinit():
+    """Called once at build time, before the memory image is taken."""
+    import importlib
+
+    for name in PREIMPORT:
+        importlib.import_module(name)
+    _loop.install()
+    # Warm the compiler and the code paths a run takes.
+    run("__cloche_warm = [i * i for i in range(10)]\n__cloche_warm[-1]")
+    run("async def __cloche_a():\n    return 1\nawait __cloche_a()")
+    for name in ("__cloche_warm", "__cloche_a"):
+        _main.__dict__.pop(name, None)
+    _state["runs"] = 0
+    _state["seeded"] = False
+    linecache.clearcache()

@@ -1,0 +1,243 @@
+/*
+ * cloche guest glue: the C side of the guest, linked with libpython3.13.a
+ * into one wasm32-wasip1 reactor module.
+ *
+ * Exports (the guest ABI; docs/guest-abi.md):
+ *   cloche_init()                 build-time only (Wizer): start CPython,
+ *                                 pre-import modules, then the image is taken
+ *   cloche_alloc(n) -> ptr        scratch buffer for the host to write into
+ *   cloche_free(ptr)
+ *   cloche_run(ptr, len) -> u64   run UTF-8 source; returns (len << 32) | ptr
+ *                                 of a result record owned by the guest and
+ *                                 valid until the next call; 0 on failure
+ * Imports: WASI preview1 and cloche.memory_denied.
+ *
+ * The glue never trusts anything: the host may pass any (ptr, len), but the
+ * host is also the side that checks bounds on everything coming back.
+ */
+#include <Python.h>
+
+#include <errno.h>
+#include <stdint.h>
+#include <wasi/api.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define EXPORT(name) __attribute__((export_name(name)))
+#define WASM_PAGE 65536u
+
+__attribute__((import_module("cloche"), import_name("memory_denied"))) extern void
+cloche_host_memory_denied(uint32_t bytes);
+
+/* --- memory: sbrk that tells the host when its memory cap said no -------- */
+
+/*
+ * wasi-libc's malloc grows the heap through sbrk. Defining sbrk here
+ * replaces libc's copy, so a growth the host's memory limiter refused is
+ * reported: the host can then tell a limit trip from a MemoryError the
+ * program raised itself.
+ */
+void *sbrk(intptr_t increment) {
+    if (increment == 0)
+        return (void *)(__builtin_wasm_memory_size(0) * WASM_PAGE);
+    if (increment < 0 || (uintptr_t)increment % WASM_PAGE != 0) {
+        errno = EINVAL;
+        return (void *)-1;
+    }
+    size_t old = __builtin_wasm_memory_grow(0, (uintptr_t)increment / WASM_PAGE);
+    if (old == SIZE_MAX) {
+        cloche_host_memory_denied((uint32_t)increment);
+        errno = ENOMEM;
+        return (void *)-1;
+    }
+    return (void *)(old * WASM_PAGE);
+}
+
+/* --- _cloche: what the runtime asks of the host, read fresh from WASI --- */
+
+typedef __wasi_errno_t (*sizes_fn)(__wasi_size_t *, __wasi_size_t *);
+typedef __wasi_errno_t (*get_fn)(uint8_t **, uint8_t *);
+
+/*
+ * wasi-libc caches argv and environ when first asked, which happened at
+ * build time inside Wizer; these read the embedder's values directly.
+ */
+static PyObject *wasi_strings(sizes_fn sizes, get_fn get) {
+    __wasi_size_t count = 0, bytes = 0;
+    if (sizes(&count, &bytes) != 0)
+        return PyList_New(0);
+    uint8_t **ptrs = PyMem_Calloc((size_t)count + 1, sizeof *ptrs);
+    uint8_t *buf = PyMem_Malloc((size_t)bytes + 1);
+    PyObject *list = (ptrs && buf) ? PyList_New(0) : PyErr_NoMemory();
+    if (list && get(ptrs, buf) == 0) {
+        for (__wasi_size_t i = 0; i < count; i++) {
+            PyObject *item = PyBytes_FromString((const char *)ptrs[i]);
+            if (!item || PyList_Append(list, item) != 0) {
+                Py_XDECREF(item);
+                Py_CLEAR(list);
+                break;
+            }
+            Py_DECREF(item);
+        }
+    }
+    PyMem_Free(ptrs);
+    PyMem_Free(buf);
+    return list;
+}
+
+static PyObject *mod_environ(PyObject *self, PyObject *unused) {
+    (void)self, (void)unused;
+    return wasi_strings(__wasi_environ_sizes_get, __wasi_environ_get);
+}
+
+static PyObject *mod_argv(PyObject *self, PyObject *unused) {
+    (void)self, (void)unused;
+    return wasi_strings(__wasi_args_sizes_get, __wasi_args_get);
+}
+
+static PyMethodDef cloche_methods[] = {
+    {"environ", mod_environ, METH_NOARGS, "The embedder's env as b'K=V'."},
+    {"argv", mod_argv, METH_NOARGS, "The embedder's argv as bytes."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef cloche_module = {
+    PyModuleDef_HEAD_INIT, "_cloche", "cloche host interface", 0,
+    cloche_methods, NULL, NULL, NULL, NULL,
+};
+
+static PyObject *init_cloche_module(void) {
+    return PyModule_Create(&cloche_module);
+}
+
+/* --- interpreter start-up (build time) ---------------------------------- */
+
+static PyObject *g_run; /* cloche_guest.runtime.run */
+
+static void fail_init(const char *what, PyStatus status) {
+    fprintf(stderr, "cloche_init: %s: %s\n", what,
+            status.err_msg ? status.err_msg : "(no message)");
+    abort(); /* build time only: Wizer reports the failure */
+}
+
+static void start_python(void) {
+    if (PyImport_AppendInittab("_cloche", init_cloche_module) != 0)
+        fail_init("PyImport_AppendInittab", PyStatus_Error("_cloche"));
+    PyConfig config;
+    PyConfig_InitIsolatedConfig(&config);
+    config.buffered_stdio = 0; /* print() and os.write(1) stay in order */
+    config.write_bytecode = 0;
+    config.site_import = 0;
+    config.install_signal_handlers = 0;
+    config.pathconfig_warnings = 0;
+    config.module_search_paths_set = 1;
+    PyStatus st = PyConfig_SetString(&config, &config.home, L"/usr/local");
+    if (!PyStatus_Exception(st))
+        st = PyWideStringList_Append(&config.module_search_paths,
+                                     L"/usr/local/lib/python313.zip");
+    if (!PyStatus_Exception(st))
+        st = PyConfig_SetString(&config, &config.program_name, L"python3");
+    if (PyStatus_Exception(st))
+        fail_init("config", st);
+    st = Py_InitializeFromConfig(&config);
+    PyConfig_Clear(&config);
+    if (PyStatus_Exception(st))
+        fail_init("Py_InitializeFromConfig", st);
+}
+
+EXPORT("cloche_init") void cloche_init(void) {
+    start_python();
+    PyObject *mod = PyImport_ImportModule("cloche_guest.runtime");
+    PyObject *pre = mod ? PyObject_CallMethod(mod, "preinit", NULL) : NULL;
+    g_run = mod ? PyObject_GetAttrString(mod, "run") : NULL;
+    if (!pre || !g_run) {
+        PyErr_Print();
+        abort();
+    }
+    Py_DECREF(pre);
+    Py_DECREF(mod);
+}
+
+/* --- buffers shared with the host --------------------------------------- */
+
+EXPORT("cloche_alloc") uint32_t cloche_alloc(uint32_t n) {
+    return (uint32_t)(uintptr_t)malloc(n ? n : 1);
+}
+
+EXPORT("cloche_free") void cloche_free(uint32_t ptr) {
+    free((void *)(uintptr_t)ptr);
+}
+
+/*
+ * Result record: u32 status, then five fields (value_repr, value_json,
+ * exc_type, exc_message, traceback), each a u32 length followed by that many
+ * bytes, or the length 0xFFFFFFFF for "absent". Little-endian.
+ */
+#define FIELD_ABSENT 0xFFFFFFFFu
+#define RESULT_FIELDS 5
+
+static uint8_t *g_out;
+static size_t g_out_cap;
+
+static int out_reserve(size_t need) {
+    if (need <= g_out_cap)
+        return 0;
+    uint8_t *p = realloc(g_out, need);
+    if (!p)
+        return -1;
+    g_out = p;
+    g_out_cap = need;
+    return 0;
+}
+
+static void put_u32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
+
+static uint64_t pack(size_t len) {
+    return ((uint64_t)len << 32) | (uint32_t)(uintptr_t)g_out;
+}
+
+/* Serialize the runtime's tuple; returns 0 when memory ran out. */
+static uint64_t encode_result(PyObject *tuple) {
+    size_t need = 4;
+    for (Py_ssize_t i = 1; i <= RESULT_FIELDS; i++) {
+        PyObject *f = PyTuple_GET_ITEM(tuple, i);
+        need += 4 + (PyBytes_Check(f) ? (size_t)PyBytes_GET_SIZE(f) : 0);
+    }
+    if (out_reserve(need) != 0)
+        return 0;
+    put_u32(g_out, (uint32_t)PyLong_AsLong(PyTuple_GET_ITEM(tuple, 0)));
+    size_t at = 4;
+    for (Py_ssize_t i = 1; i <= RESULT_FIELDS; i++) {
+        PyObject *f = PyTuple_GET_ITEM(tuple, i);
+        if (!PyBytes_Check(f)) {
+            put_u32(g_out + at, FIELD_ABSENT);
+            at += 4;
+            continue;
+        }
+        size_t n = (size_t)PyBytes_GET_SIZE(f);
+        put_u32(g_out + at, (uint32_t)n);
+        memcpy(g_out + at + 4, PyBytes_AS_STRING(f), n);
+        at += 4 + n;
+    }
+    return pack(at);
+}
+
+static int valid_result(PyObject *r) {
+    return r && PyTuple_Check(r) && PyTuple_GET_SIZE(r) == 1 + RESULT_FIELDS &&
+           PyLong_Check(PyTuple_GET_ITEM(r, 0));
+}
+
+EXPORT("cloche_run") uint64_t cloche_run(uint32_t ptr, uint32_t len) {
+    /* Invalid UTF-8 becomes U+FFFD and then a SyntaxError outcome. */
+    PyObject *src = PyUnicode_DecodeUTF8((const char *)(uintptr_t)ptr,
+                                         (Py_ssize_t)len, "replace");
+    PyObject *res = src ? PyObject_CallOneArg(g_run, src) : NULL;
+    Py_XDECREF(src);
+    uint64_t packed = 0;
+    if (valid_result(res))
+        packed = encode_result(res);
+    else
+        PyErr_Clear(); /* only MemoryError gets here: the host reports it */
+    Py_XDECREF(res);
+    return packed;
+}

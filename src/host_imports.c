@@ -1,0 +1,107 @@
+/*
+ * Host functions the guest imports, defined once on the engine's linker:
+ * every wasi_snapshot_preview1 function (one trampoline that forwards to
+ * the engine-agnostic WASI layer in src/wasi/) and cloche's own imports.
+ *
+ * Invariants: the guest memory view is fetched afresh for every call
+ * (memory.grow may move it); a stop requested by the WASI layer (output
+ * cap, proc_exit, interrupted sleep) is recorded on the sandbox before the
+ * trap, so run.c can classify it without parsing trap messages.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define MAX_WASI_PARAMS CLOCHE__WASI_MAX_PARAMS
+
+static cloche_sandbox *caller_sandbox(wasmtime_caller_t *caller) {
+    return wasmtime_context_get_data(wasmtime_caller_context(caller));
+}
+
+static wasm_trap_t *stop_guest(cloche_sandbox *sb, int trap, uint32_t code) {
+    switch (trap) {
+    case CLOCHE__WASI_TRAP_OUTPUT_LIMIT:
+        sb->stop = CLOCHE__STOP_OUTPUT;
+        return wasmtime_trap_new("cloche: output limit", 20);
+    case CLOCHE__WASI_TRAP_EXIT:
+        sb->stop = CLOCHE__STOP_EXIT;
+        sb->stop_exit_code = code;
+        return wasmtime_trap_new("cloche: proc_exit", 17);
+    default: /* an interrupted sleep: the deadline passed */
+        sb->stop = CLOCHE__STOP_TIMEOUT;
+        return wasmtime_trap_new("cloche: deadline", 16);
+    }
+}
+
+static wasm_trap_t *wasi_trampoline(void *env, wasmtime_caller_t *caller,
+                                    wasmtime_val_raw_t *vals, size_t nvals) {
+    size_t index = (size_t)(uintptr_t)env;
+    const cloche__wasi_import *imp = &cloche__wasi_imports[index];
+    cloche_sandbox *sb = caller_sandbox(caller);
+    uint64_t args[MAX_WASI_PARAMS] = {0};
+    size_t nparams = strlen(imp->params);
+    for (size_t i = 0; i < nparams && i < nvals; i++)
+        args[i] = imp->params[i] == 'I' ? (uint64_t)vals[i].i64
+                                        : (uint64_t)(uint32_t)vals[i].i32;
+    int32_t rc = cloche__wasi_dispatch(sb->wasi, cloche__sandbox_mem(sb),
+                                       index, args);
+    if (imp->results[0] != '\0')
+        vals[0].i32 = rc;
+    uint32_t exit_code = 0;
+    int trap = cloche__wasi_take_trap(sb->wasi, &exit_code);
+    return trap == CLOCHE__WASI_TRAP_NONE ? NULL
+                                          : stop_guest(sb, trap, exit_code);
+}
+
+/* cloche.memory_denied(bytes): the guest's sbrk saw memory.grow fail. */
+static wasm_trap_t *memory_denied(void *env, wasmtime_caller_t *caller,
+                                  wasmtime_val_raw_t *vals, size_t nvals) {
+    (void)env;
+    (void)vals;
+    (void)nvals;
+    caller_sandbox(caller)->memory_denied = 1;
+    return NULL;
+}
+
+static wasm_valtype_vec_t valtypes(const char *spec) {
+    wasm_valtype_vec_t vec;
+    size_t n = strlen(spec);
+    wasm_valtype_vec_new_uninitialized(&vec, n);
+    for (size_t i = 0; i < n; i++)
+        vec.data[i] = wasm_valtype_new(spec[i] == 'I' ? WASM_I64 : WASM_I32);
+    return vec;
+}
+
+static int define(wasmtime_linker_t *linker, const char *module,
+                  const char *name, const char *params, const char *results,
+                  wasmtime_func_unchecked_callback_t cb, void *env, char *err,
+                  size_t len) {
+    wasm_valtype_vec_t p = valtypes(params), r = valtypes(results);
+    wasm_functype_t *ty = wasm_functype_new(&p, &r); /* takes p and r */
+    wasmtime_error_t *e = wasmtime_linker_define_func_unchecked(
+        linker, module, strlen(module), name, strlen(name), ty, cb, env, NULL);
+    wasm_functype_delete(ty);
+    if (e) {
+        cloche__take_wasmtime_error(e, err, len);
+        return CLOCHE_EENGINE;
+    }
+    return 0;
+}
+
+int cloche__define_imports(wasmtime_linker_t *linker, char *err, size_t len) {
+    for (size_t i = 0; i < cloche__wasi_import_count; i++) {
+        const cloche__wasi_import *imp = &cloche__wasi_imports[i];
+        if (strlen(imp->params) > MAX_WASI_PARAMS) {
+            snprintf(err, len, "WASI import %s has too many params", imp->name);
+            return CLOCHE_EENGINE;
+        }
+        int rc = define(linker, "wasi_snapshot_preview1", imp->name,
+                        imp->params, imp->results, wasi_trampoline,
+                        (void *)(uintptr_t)i, err, len);
+        if (rc != 0)
+            return rc;
+    }
+    return define(linker, "cloche", "memory_denied", "i", "", memory_denied,
+                  NULL, err, len);
+}

@@ -1,0 +1,117 @@
+/*
+ * Private structures shared by the host library's modules. Nothing here is
+ * part of the public API.
+ */
+#ifndef CLOCHE_INTERNAL_H
+#define CLOCHE_INTERNAL_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <wasmtime.h>
+
+#include "cloche.h"
+#include "ticker.h"
+#include "vfs/vfs.h"
+#include "wasi/wasi.h"
+
+#define CLOCHE__ERRMSG_MAX 512
+
+struct cloche_engine {
+    wasm_engine_t *wasm;
+    wasmtime_module_t *module;
+    wasmtime_linker_t *linker;
+    wasmtime_instance_pre_t *pre;
+    cloche__ticker *ticker;
+    int fuel_enabled;
+};
+
+/* Why the guest was stopped, recorded by the host before it traps. */
+typedef enum cloche__stop {
+    CLOCHE__STOP_NONE = 0,
+    CLOCHE__STOP_TIMEOUT,
+    CLOCHE__STOP_OUTPUT, /* detail in stop_fd */
+    CLOCHE__STOP_EXIT,   /* proc_exit; code in stop_exit_code */
+} cloche__stop;
+
+/* Owned copies of the strings an options struct pointed to. */
+typedef struct cloche__strings {
+    char **items;
+    size_t count;
+} cloche__strings;
+
+struct cloche_sandbox {
+    cloche_engine *engine;
+    atomic_int busy;
+
+    /* configuration (copied from the options) */
+    int64_t limits[CLOCHE_LIMIT__COUNT];
+    int wall_clock;
+    cloche__strings env, argv;
+
+    /* the instance; rebuilt by reset */
+    wasmtime_store_t *store;
+    wasmtime_context_t *ctx;
+    wasmtime_memory_t memory;
+    wasmtime_func_t fn_alloc, fn_free, fn_run;
+    cloche__wasi *wasi;
+    cloche__vfs *vfs;
+    int needs_reset; /* a trap left the interpreter in an unknown state */
+
+    /* per-run state, written by host imports and the epoch callback */
+    uint64_t deadline_ns; /* monotonic; 0 = none */
+    cloche__stop stop;
+    int stop_fd;
+    uint32_t stop_exit_code;
+    int memory_denied; /* the limiter refused a memory.grow this run */
+
+    char errmsg[CLOCHE__ERRMSG_MAX];
+};
+
+/* errors.c: record a message on the sandbox and return status. */
+int cloche__fail(cloche_sandbox *sb, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Copy a wasmtime error's message into buf and delete the error. */
+void cloche__take_wasmtime_error(wasmtime_error_t *err, char *buf, size_t len);
+/* Copy a trap's message into buf and delete the trap; returns its code or
+ * -1 when it has none. */
+int cloche__take_trap(wasm_trap_t *trap, char *buf, size_t len);
+
+/* clock.c */
+uint64_t cloche__now_ns(void);
+
+/* host_imports.c: define WASI and cloche imports on the engine's linker. */
+int cloche__define_imports(wasmtime_linker_t *linker, char *err, size_t len);
+
+/* code_cache.c: load the guest module, compiling and caching it if needed. */
+int cloche__load_guest_module(wasmtime_module_t **out, wasm_engine_t *engine,
+                              const char *cache_dir, int fuel, char *err,
+                              size_t len);
+
+/* embedded.c: the guest artifacts linked into the library. */
+const uint8_t *cloche__guest_wasm(size_t *len);
+const uint8_t *cloche__stdlib_zip(size_t *len);
+const char *cloche__guest_build_id(void);
+
+/* sandbox.c */
+int cloche__sandbox_instantiate(cloche_sandbox *sb);
+void cloche__sandbox_teardown(cloche_sandbox *sb);
+/* Guest memory as seen right now (the base moves when memory grows). */
+cloche__mem cloche__sandbox_mem(cloche_sandbox *sb);
+
+/* result.c */
+cloche_result *cloche__result_new(void);
+/* Parse the guest's result record (already bounds-checked as a whole). */
+int cloche__result_parse(cloche_result *r, const uint8_t *rec, size_t len);
+void cloche__result_set_limit(cloche_result *r, cloche_limit limit,
+                              const char *detail);
+void cloche__result_set_crash(cloche_result *r, const char *detail);
+int cloche__result_set_output(cloche_result *r, const cloche__wasi *wasi);
+void cloche__result_set_exception(cloche_result *r, const char *type,
+                                  const char *message);
+void cloche__result_set_stats(cloche_result *r, uint64_t duration_ns,
+                              uint64_t fuel_used, uint64_t memory_bytes);
+int cloche__result_is_exception(const cloche_result *r, const char *type);
+
+#endif

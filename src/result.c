@@ -1,0 +1,236 @@
+/*
+ * cloche_result: the immutable outcome of a run, its accessors, the parser
+ * for the guest's result record and the JSON rendering (jansson).
+ *
+ * The record parser trusts nothing: lengths are checked against the record
+ * size, strings are copied and NUL-terminated, and a malformed record
+ * fails as a whole.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "internal.h"
+
+#define RECORD_FIELDS 5
+#define FIELD_ABSENT 0xFFFFFFFFu
+
+struct cloche_result {
+    cloche_outcome outcome;
+    cloche_limit limit;
+    char *out, *err; /* captured output, always non-NULL after set_output */
+    size_t out_len, err_len;
+    char *fields[RECORD_FIELDS]; /* value_repr, value_json, exc_type,
+                                    exc_message, traceback */
+    char *detail;
+    uint64_t duration_ns, fuel, memory;
+};
+
+enum { F_REPR, F_JSON, F_EXC_TYPE, F_EXC_MSG, F_TRACEBACK };
+
+cloche_result *cloche__result_new(void) {
+    return calloc(1, sizeof(cloche_result));
+}
+
+void cloche_result_free(cloche_result *r) {
+    if (!r)
+        return;
+    free(r->out);
+    free(r->err);
+    for (int i = 0; i < RECORD_FIELDS; i++)
+        free(r->fields[i]);
+    free(r->detail);
+    free(r);
+}
+
+void cloche_string_free(char *s) { free(s); }
+
+static char *dup_bytes(const void *p, size_t n) {
+    char *s = malloc(n + 1);
+    if (s) {
+        memcpy(s, p, n);
+        s[n] = '\0';
+    }
+    return s;
+}
+
+static uint32_t load_u32(const uint8_t *p) {
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+           (uint32_t)p[3] << 24;
+}
+
+int cloche__result_parse(cloche_result *r, const uint8_t *rec, size_t len) {
+    if (len < 4)
+        return -1;
+    uint32_t status = load_u32(rec);
+    if (status > 1)
+        return -1;
+    size_t at = 4;
+    for (int i = 0; i < RECORD_FIELDS; i++) {
+        if (len - at < 4)
+            return -1;
+        uint32_t n = load_u32(rec + at);
+        at += 4;
+        if (n == FIELD_ABSENT)
+            continue;
+        if (n > len - at)
+            return -1;
+        if (!(r->fields[i] = dup_bytes(rec + at, n)))
+            return -1;
+        at += n;
+    }
+    if (at != len)
+        return -1;
+    r->outcome = status ? CLOCHE_OUTCOME_EXCEPTION : CLOCHE_OUTCOME_OK;
+    return 0;
+}
+
+static void set_detail(cloche_result *r, const char *detail) {
+    free(r->detail);
+    r->detail = detail ? strdup(detail) : NULL;
+}
+
+void cloche__result_set_limit(cloche_result *r, cloche_limit limit,
+                              const char *detail) {
+    r->outcome = CLOCHE_OUTCOME_LIMIT;
+    r->limit = limit;
+    set_detail(r, detail);
+}
+
+void cloche__result_set_crash(cloche_result *r, const char *detail) {
+    r->outcome = CLOCHE_OUTCOME_CRASH;
+    set_detail(r, detail);
+}
+
+void cloche__result_set_exception(cloche_result *r, const char *type,
+                                  const char *message) {
+    r->outcome = CLOCHE_OUTCOME_EXCEPTION;
+    free(r->fields[F_EXC_TYPE]);
+    free(r->fields[F_EXC_MSG]);
+    r->fields[F_EXC_TYPE] = strdup(type);
+    r->fields[F_EXC_MSG] = strdup(message);
+}
+
+int cloche__result_set_output(cloche_result *r, const cloche__wasi *wasi) {
+    size_t n;
+    const uint8_t *p = cloche__wasi_output(wasi, 1, &n);
+    r->out = dup_bytes(p ? (const void *)p : "", p ? n : 0);
+    r->out_len = p ? n : 0;
+    p = cloche__wasi_output(wasi, 2, &n);
+    r->err = dup_bytes(p ? (const void *)p : "", p ? n : 0);
+    r->err_len = p ? n : 0;
+    return (r->out && r->err) ? 0 : -1;
+}
+
+void cloche__result_set_stats(cloche_result *r, uint64_t duration_ns,
+                              uint64_t fuel_used, uint64_t memory_bytes) {
+    r->duration_ns = duration_ns;
+    r->fuel = fuel_used;
+    r->memory = memory_bytes;
+}
+
+int cloche__result_is_exception(const cloche_result *r, const char *type) {
+    return r->outcome == CLOCHE_OUTCOME_EXCEPTION && r->fields[F_EXC_TYPE] &&
+           strcmp(r->fields[F_EXC_TYPE], type) == 0;
+}
+
+/* --- accessors ----------------------------------------------------------- */
+
+cloche_outcome cloche_result_outcome(const cloche_result *r) {
+    return r->outcome;
+}
+cloche_limit cloche_result_limit(const cloche_result *r) { return r->limit; }
+
+const char *cloche_result_stdout(const cloche_result *r, size_t *len) {
+    if (len)
+        *len = r->out_len;
+    return r->out ? r->out : "";
+}
+
+const char *cloche_result_stderr(const cloche_result *r, size_t *len) {
+    if (len)
+        *len = r->err_len;
+    return r->err ? r->err : "";
+}
+
+const char *cloche_result_value_repr(const cloche_result *r) {
+    return r->fields[F_REPR];
+}
+const char *cloche_result_value_json(const cloche_result *r) {
+    return r->fields[F_JSON];
+}
+const char *cloche_result_exception_type(const cloche_result *r) {
+    return r->fields[F_EXC_TYPE];
+}
+const char *cloche_result_exception_message(const cloche_result *r) {
+    return r->fields[F_EXC_MSG];
+}
+const char *cloche_result_traceback(const cloche_result *r) {
+    return r->fields[F_TRACEBACK];
+}
+const char *cloche_result_detail(const cloche_result *r) { return r->detail; }
+uint64_t cloche_result_duration_ns(const cloche_result *r) {
+    return r->duration_ns;
+}
+uint64_t cloche_result_fuel_used(const cloche_result *r) { return r->fuel; }
+uint64_t cloche_result_memory_bytes(const cloche_result *r) {
+    return r->memory;
+}
+
+const char *cloche_outcome_name(cloche_outcome o) {
+    static const char *const names[] = {"ok", "exception", "limit", "crash"};
+    return (unsigned)o < 4 ? names[o] : "unknown";
+}
+
+const char *cloche_limit_name(cloche_limit l) {
+    static const char *const names[] = {"none",   "timeout", "fuel",
+                                        "memory", "stdout",  "stderr"};
+    return (unsigned)l < CLOCHE_LIMIT__COUNT ? names[l] : "unknown";
+}
+
+/* --- JSON ---------------------------------------------------------------- */
+
+static json_t *bytes_str(const char *s, size_t n) {
+    /* Guest-supplied bytes may be invalid UTF-8, which jansson rejects. */
+    json_t *j = json_stringn(s, n);
+    return j ? j : json_string("<not valid UTF-8>");
+}
+
+static json_t *str_or_null(const char *s) {
+    return s ? bytes_str(s, strlen(s)) : json_null();
+}
+
+static json_t *value_json(const cloche_result *r) {
+    if (!r->fields[F_JSON])
+        return json_null();
+    json_t *v = json_loads(r->fields[F_JSON], JSON_DECODE_ANY, NULL);
+    return v ? v : json_null();
+}
+
+static json_t *exception_json(const cloche_result *r) {
+    if (!r->fields[F_EXC_TYPE])
+        return json_null();
+    return json_pack("{s:o, s:o, s:o}", "type", str_or_null(r->fields[F_EXC_TYPE]),
+                     "message", str_or_null(r->fields[F_EXC_MSG]),
+                     "traceback", str_or_null(r->fields[F_TRACEBACK]));
+}
+
+char *cloche_result_to_json(const cloche_result *r) {
+    json_t *o = json_pack(
+        "{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:f, s:I, s:I}", "outcome",
+        cloche_outcome_name(r->outcome), "stdout",
+        bytes_str(cloche_result_stdout(r, NULL), r->out_len), "stderr",
+        bytes_str(cloche_result_stderr(r, NULL), r->err_len), "value",
+        value_json(r), "value_repr", str_or_null(r->fields[F_REPR]),
+        "exception", exception_json(r), "limit",
+        r->limit ? json_string(cloche_limit_name(r->limit)) : json_null(),
+        "detail", str_or_null(r->detail), "duration_ms",
+        (double)r->duration_ns / 1e6, "memory", (json_int_t)r->memory, "fuel",
+        (json_int_t)r->fuel);
+    if (!o)
+        return NULL;
+    char *s = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
+    json_decref(o);
+    return s;
+}

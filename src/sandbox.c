@@ -1,0 +1,308 @@
+/*
+ * Sandbox lifecycle: options, the wasmtime store and instance, the VFS and
+ * WASI context, limits, reset. A sandbox's instance always comes from the
+ * engine's instance_pre, whose memory is the pre-initialized image mapped
+ * copy-on-write, so creating and resetting are cheap.
+ *
+ * Invariant: when `store` is non-NULL, wasi, vfs, memory and the three
+ * guest functions are valid. A sandbox is never used by two threads at
+ * once (run.c and reset take `busy`).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "internal.h"
+
+#define STDLIB_ZIP_PATH "/usr/local/lib/python313.zip"
+/* Writable VFS quotas until the filesystem issue makes them options. */
+#define TMP_QUOTA_BYTES (64u * 1024u * 1024u)
+#define TMP_QUOTA_NODES 10000u
+
+/* --- owned copies of option strings -------------------------------------- */
+
+static void strings_free(cloche__strings *s) {
+    for (size_t i = 0; i < s->count; i++)
+        free(s->items[i]);
+    free(s->items);
+    s->items = NULL;
+    s->count = 0;
+}
+
+static int strings_copy(cloche__strings *s, const char *const *src, size_t n) {
+    if (n == 0)
+        return 0;
+    if (!src)
+        return CLOCHE_EINVAL;
+    s->items = calloc(n, sizeof *s->items);
+    if (!s->items)
+        return CLOCHE_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        if (!src[i] || !(s->items[i] = strdup(src[i]))) {
+            s->count = i;
+            strings_free(s);
+            return src[i] ? CLOCHE_ENOMEM : CLOCHE_EINVAL;
+        }
+    }
+    s->count = n;
+    return 0;
+}
+
+static int64_t or_default(uint64_t v, uint64_t dflt) {
+    return (int64_t)(v ? v : dflt);
+}
+
+static int apply_options(cloche_sandbox *sb, const cloche_sandbox_options *o) {
+    if (o->version != CLOCHE_SANDBOX_OPTIONS_VERSION)
+        return cloche__fail(sb, CLOCHE_EINVAL, "unsupported options version");
+    if (o->fuel && !sb->engine->fuel_enabled)
+        return cloche__fail(sb, CLOCHE_EINVAL,
+                            "fuel limit needs an engine with enable_fuel");
+    if (o->timeout_ms > INT64_MAX / 1000000 || o->memory_limit > INT64_MAX ||
+        o->fuel > INT64_MAX || o->stdout_limit > SIZE_MAX ||
+        o->stderr_limit > SIZE_MAX)
+        return cloche__fail(sb, CLOCHE_EINVAL, "limit out of range");
+    sb->limits[CLOCHE_LIMIT_TIMEOUT] =
+        or_default(o->timeout_ms, CLOCHE_DEFAULT_TIMEOUT_MS);
+    sb->limits[CLOCHE_LIMIT_FUEL] = (int64_t)o->fuel;
+    sb->limits[CLOCHE_LIMIT_MEMORY] =
+        or_default(o->memory_limit, CLOCHE_DEFAULT_MEMORY_LIMIT);
+    sb->limits[CLOCHE_LIMIT_STDOUT] =
+        or_default(o->stdout_limit, CLOCHE_DEFAULT_OUTPUT_LIMIT);
+    sb->limits[CLOCHE_LIMIT_STDERR] =
+        or_default(o->stderr_limit, CLOCHE_DEFAULT_OUTPUT_LIMIT);
+    sb->wall_clock = o->wall_clock != 0;
+    int rc = strings_copy(&sb->env, o->env, o->env_count);
+    if (rc == 0)
+        rc = strings_copy(&sb->argv, o->argv, o->argc);
+    return rc ? cloche__fail(sb, rc, "bad env or argv") : 0;
+}
+
+/* --- hooks the WASI layer calls ------------------------------------------ */
+
+static uint64_t hook_now(void *ud) {
+    (void)ud;
+    return cloche__now_ns();
+}
+
+/* Sleep, but never past the run's deadline: returns 1 if it was cut. */
+static int hook_sleep(void *ud, uint64_t ns) {
+    cloche_sandbox *sb = ud;
+    uint64_t now = cloche__now_ns();
+    int cut = 0;
+    if (sb->deadline_ns) {
+        uint64_t left = sb->deadline_ns > now ? sb->deadline_ns - now : 0;
+        if (ns >= left) {
+            ns = left;
+            cut = 1;
+        }
+    }
+    struct timespec ts = {(time_t)(ns / 1000000000ull),
+                          (long)(ns % 1000000000ull)};
+    while (nanosleep(&ts, &ts) != 0)
+        ;
+    return cut;
+}
+
+/* --- epoch deadline: called by wasmtime at every tick while running ------ */
+
+static wasmtime_error_t *on_epoch(wasmtime_context_t *ctx, void *env,
+                                  uint64_t *delta,
+                                  wasmtime_update_deadline_kind_t *kind) {
+    (void)ctx;
+    cloche_sandbox *sb = env;
+    if (sb->deadline_ns && cloche__now_ns() >= sb->deadline_ns) {
+        sb->stop = CLOCHE__STOP_TIMEOUT;
+        return wasmtime_error_new("cloche: deadline");
+    }
+    *delta = 1;
+    *kind = WASMTIME_UPDATE_DEADLINE_CONTINUE;
+    return NULL;
+}
+
+/* --- instance ------------------------------------------------------------ */
+
+static int build_vfs(cloche_sandbox *sb) {
+    size_t zip_len;
+    const uint8_t *zip = cloche__stdlib_zip(&zip_len);
+    cloche__vfs_limits limits = {TMP_QUOTA_BYTES, TMP_QUOTA_NODES};
+    if (cloche__vfs_new(&sb->vfs, &limits) != 0)
+        return CLOCHE_ENOMEM;
+    if (cloche__vfs_add_file_ro(sb->vfs, STDLIB_ZIP_PATH, zip, zip_len) != 0 ||
+        cloche__vfs_mkdir_p(sb->vfs, "/tmp", 0) != 0)
+        return CLOCHE_ENOMEM;
+    return 0;
+}
+
+static int build_wasi(cloche_sandbox *sb) {
+    cloche__wasi_config c;
+    memset(&c, 0, sizeof c);
+    c.argv = (const char *const *)sb->argv.items;
+    c.argc = sb->argv.count;
+    c.env = (const char *const *)sb->env.items;
+    c.envc = sb->env.count;
+    c.stdout_cap = (size_t)sb->limits[CLOCHE_LIMIT_STDOUT];
+    c.stderr_cap = (size_t)sb->limits[CLOCHE_LIMIT_STDERR];
+    c.wall_clock = sb->wall_clock;
+    c.root = sb->vfs;
+    c.hook_ud = sb;
+    c.sleep_ns = hook_sleep;
+    c.now_ns = hook_now;
+    return cloche__wasi_new(&sb->wasi, &c) == 0 ? 0 : CLOCHE_ENOMEM;
+}
+
+static int get_export(cloche_sandbox *sb, wasmtime_instance_t *inst,
+                      const char *name, wasmtime_extern_kind_t kind,
+                      wasmtime_extern_t *out) {
+    if (!wasmtime_instance_export_get(sb->ctx, inst, name, strlen(name), out) ||
+        out->kind != kind)
+        return cloche__fail(sb, CLOCHE_EENGINE, "guest lacks export %s", name);
+    return 0;
+}
+
+static int bind_exports(cloche_sandbox *sb, wasmtime_instance_t *inst) {
+    wasmtime_extern_t mem, fa, ff, fr;
+    int rc = get_export(sb, inst, "memory", WASMTIME_EXTERN_MEMORY, &mem);
+    if (!rc)
+        rc = get_export(sb, inst, "cloche_alloc", WASMTIME_EXTERN_FUNC, &fa);
+    if (!rc)
+        rc = get_export(sb, inst, "cloche_free", WASMTIME_EXTERN_FUNC, &ff);
+    if (!rc)
+        rc = get_export(sb, inst, "cloche_run", WASMTIME_EXTERN_FUNC, &fr);
+    if (rc)
+        return rc;
+    sb->memory = mem.of.memory;
+    sb->fn_alloc = fa.of.func;
+    sb->fn_free = ff.of.func;
+    sb->fn_run = fr.of.func;
+    return 0;
+}
+
+static int instantiate_guest(cloche_sandbox *sb) {
+    wasmtime_instance_t inst;
+    wasm_trap_t *trap = NULL;
+    wasmtime_error_t *err =
+        wasmtime_instance_pre_instantiate(sb->engine->pre, sb->ctx, &inst,
+                                          &trap);
+    if (err || trap) {
+        char msg[256];
+        if (err)
+            cloche__take_wasmtime_error(err, msg, sizeof msg);
+        else
+            cloche__take_trap(trap, msg, sizeof msg);
+        /* The limiter refusing the image's initial memory lands here. */
+        return cloche__fail(sb, CLOCHE_EENGINE,
+                            "instantiating the guest failed (is the memory "
+                            "limit below the image size?): %s",
+                            msg);
+    }
+    return bind_exports(sb, &inst);
+}
+
+int cloche__sandbox_instantiate(cloche_sandbox *sb) {
+    sb->store = wasmtime_store_new(sb->engine->wasm, sb, NULL);
+    if (!sb->store)
+        return cloche__fail(sb, CLOCHE_ENOMEM, "wasmtime_store_new failed");
+    sb->ctx = wasmtime_store_context(sb->store);
+    wasmtime_store_limiter(sb->store, sb->limits[CLOCHE_LIMIT_MEMORY], -1, -1,
+                           -1, -1);
+    wasmtime_store_epoch_deadline_callback(sb->store, on_epoch, sb, NULL);
+    wasmtime_context_set_epoch_deadline(sb->ctx, 1);
+    if (sb->engine->fuel_enabled)
+        wasmtime_context_set_fuel(sb->ctx, UINT64_MAX);
+    int rc = build_vfs(sb);
+    if (rc == 0)
+        rc = build_wasi(sb);
+    if (rc != 0)
+        rc = cloche__fail(sb, rc, "creating the sandbox filesystem failed");
+    if (rc == 0)
+        rc = instantiate_guest(sb);
+    if (rc != 0)
+        cloche__sandbox_teardown(sb);
+    sb->needs_reset = 0;
+    return rc;
+}
+
+void cloche__sandbox_teardown(cloche_sandbox *sb) {
+    if (sb->store)
+        wasmtime_store_delete(sb->store);
+    sb->store = NULL;
+    sb->ctx = NULL;
+    cloche__wasi_free(sb->wasi);
+    sb->wasi = NULL;
+    cloche__vfs_free(sb->vfs);
+    sb->vfs = NULL;
+}
+
+cloche__mem cloche__sandbox_mem(cloche_sandbox *sb) {
+    cloche__mem m;
+    m.base = wasmtime_memory_data(sb->ctx, &sb->memory);
+    m.size = (uint64_t)wasmtime_memory_data_size(sb->ctx, &sb->memory);
+    return m;
+}
+
+/* --- public API ---------------------------------------------------------- */
+
+int cloche_sandbox_new(cloche_sandbox **out, cloche_engine *engine,
+                       const cloche_sandbox_options *options) {
+    if (!out || !engine)
+        return CLOCHE_EINVAL;
+    *out = NULL;
+    cloche_sandbox_options defaults = CLOCHE_SANDBOX_OPTIONS_INIT;
+    cloche_sandbox *sb = calloc(1, sizeof *sb);
+    if (!sb)
+        return CLOCHE_ENOMEM;
+    sb->engine = engine;
+    int rc = apply_options(sb, options ? options : &defaults);
+    if (rc == 0)
+        rc = cloche__sandbox_instantiate(sb);
+    if (rc != 0) {
+        cloche_sandbox_free(sb);
+        return rc;
+    }
+    *out = sb;
+    return 0;
+}
+
+void cloche_sandbox_free(cloche_sandbox *sb) {
+    if (!sb)
+        return;
+    cloche__sandbox_teardown(sb);
+    strings_free(&sb->env);
+    strings_free(&sb->argv);
+    free(sb);
+}
+
+int cloche_sandbox_reset(cloche_sandbox *sb) {
+    if (!sb)
+        return CLOCHE_EINVAL;
+    if (atomic_exchange(&sb->busy, 1))
+        return cloche__fail(sb, CLOCHE_EBUSY, "sandbox is busy");
+    cloche__sandbox_teardown(sb);
+    int rc = cloche__sandbox_instantiate(sb);
+    atomic_store(&sb->busy, 0);
+    return rc;
+}
+
+int64_t cloche_sandbox_limit(cloche_sandbox *sb, cloche_limit which,
+                             int64_t new_value) {
+    if (!sb || which <= CLOCHE_LIMIT_NONE || which >= CLOCHE_LIMIT__COUNT)
+        return -1;
+    int64_t old = sb->limits[which];
+    if (new_value < 0)
+        return old;
+    if (which == CLOCHE_LIMIT_FUEL && new_value > 0 && !sb->engine->fuel_enabled)
+        return -1;
+    if (new_value == 0 && which != CLOCHE_LIMIT_FUEL)
+        return -1; /* zero would mean "nothing allowed"; refuse it */
+    sb->limits[which] = new_value;
+    if (which == CLOCHE_LIMIT_MEMORY && sb->store)
+        wasmtime_store_limiter(sb->store, new_value, -1, -1, -1, -1);
+    if ((which == CLOCHE_LIMIT_STDOUT || which == CLOCHE_LIMIT_STDERR) &&
+        sb->wasi)
+        cloche__wasi_set_output_caps(sb->wasi,
+                                     (size_t)sb->limits[CLOCHE_LIMIT_STDOUT],
+                                     (size_t)sb->limits[CLOCHE_LIMIT_STDERR]);
+    return old;
+}

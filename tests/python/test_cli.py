@@ -1,0 +1,106 @@
+"""The cloche command: output, exit codes, --json, limits, usage errors."""
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CLOCHE = os.environ.get("CLOCHE_BIN", str(ROOT / "build" / "cloche"))
+
+
+def cloche(*args, stdin=None):
+    return subprocess.run([CLOCHE, *args], capture_output=True, text=True,
+                          input=stdin, timeout=120)
+
+
+def test_print_one_plus_one():
+    p = cloche("run", "-c", "print(1+1)")
+    assert (p.returncode, p.stdout, p.stderr) == (0, "2\n", "")
+
+
+def test_script_file_and_argv(tmp_path):
+    script = tmp_path / "s.py"
+    script.write_text("import sys\nprint(sys.argv[1:])\n")
+    p = cloche("run", str(script), "a", "b")
+    assert (p.returncode, p.stdout) == (0, "['a', 'b']\n")
+
+
+def test_stdin_script():
+    p = cloche("run", "-", stdin="print('from stdin')")
+    assert (p.returncode, p.stdout) == (0, "from stdin\n")
+
+
+def test_exception_exit_code_and_traceback():
+    p = cloche("run", "-c", "print('x')\n1/0")
+    assert p.returncode == 1
+    assert p.stdout == "x\n"
+    assert "ZeroDivisionError: division by zero" in p.stderr
+    assert "Traceback" in p.stderr
+
+
+def test_json_result():
+    p = cloche("run", "--json", "-c", "print('hi')\n{'a': [1, 2]}")
+    assert p.returncode == 0
+    r = json.loads(p.stdout)
+    assert r["outcome"] == "ok"
+    assert r["stdout"] == "hi\n"
+    assert r["value"] == {"a": [1, 2]}
+    assert r["value_repr"] == "{'a': [1, 2]}"
+    assert r["exception"] is None and r["limit"] is None
+    assert r["memory"] > 0 and r["duration_ms"] > 0
+
+
+def test_json_exception():
+    p = cloche("run", "--json", "-c", "raise ValueError('bad')")
+    assert p.returncode == 1
+    exc = json.loads(p.stdout)["exception"]
+    assert exc["type"] == "ValueError" and exc["message"] == "bad"
+
+
+@pytest.mark.parametrize("args,code,limit", [
+    (["--timeout", "0.2"], "while True: pass", "timeout"),
+    (["--memory", "64M"], "x = bytearray(300 * 2**20)", "memory"),
+    (["--fuel", "1000000"], "while True: pass", "fuel"),
+    (["--max-output", "1k"], "while True: print('y' * 50)", "stdout"),
+])
+def test_limits_exit_3_and_named(args, code, limit):
+    p = cloche("run", "--json", *args, "-c", code)
+    assert p.returncode == 3, p.stderr
+    r = json.loads(p.stdout)
+    assert (r["outcome"], r["limit"]) == ("limit", limit)
+
+
+def test_limit_plain_output_names_limit():
+    p = cloche("run", "--timeout", "0.2", "-c", "while True: pass")
+    assert p.returncode == 3
+    assert "limit: timeout" in p.stderr
+
+
+@pytest.mark.parametrize("args", [
+    [], ["--timeout"], ["--timeout", "abc", "-c", "1"],
+    ["--memory", "12Q", "-c", "1"], ["--fuel", "-5", "-c", "1"],
+    ["--bogus", "-c", "1"],
+])
+def test_usage_errors_exit_2(args):
+    p = cloche("run", *args)
+    assert p.returncode == 2
+    assert "usage" in p.stderr or "cloche run" in p.stderr
+
+
+def test_missing_file_is_usage_error(tmp_path):
+    p = cloche("run", str(tmp_path / "nope.py"))
+    assert p.returncode == 2
+    assert "cannot read" in p.stderr
+
+
+def test_help_lists_exit_codes():
+    p = cloche("run", "--help")
+    assert p.returncode == 0
+    assert "3 a limit tripped" in p.stdout
+
+
+def test_unknown_command():
+    assert cloche("frobnicate").returncode == 2
