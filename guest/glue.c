@@ -10,7 +10,9 @@
  *   cloche_run(ptr, len) -> u64   run UTF-8 source; returns (len << 32) | ptr
  *                                 of a result record owned by the guest and
  *                                 valid until the next call; 0 on failure
- * Imports: WASI preview1 and cloche.memory_denied.
+ *   cloche_resume(ptr, len) -> u64   continue a PENDING run with replies
+ *   cloche_configure(ptr, len) -> u64  install the callback table (JSON)
+ * Imports: WASI preview1 and cloche.{memory_denied, call, reply}.
  *
  * The glue never trusts anything: the host may pass any (ptr, len), but the
  * host is also the side that checks bounds on everything coming back.
@@ -26,8 +28,16 @@
 #define EXPORT(name) __attribute__((export_name(name)))
 #define WASM_PAGE 65536u
 
-__attribute__((import_module("cloche"), import_name("memory_denied"))) extern void
-cloche_host_memory_denied(uint32_t bytes);
+#define HOST_IMPORT(name) __attribute__((import_module("cloche"), import_name(name)))
+
+HOST_IMPORT("memory_denied") extern void cloche_host_memory_denied(uint32_t bytes);
+/* Run a callback now (sync style); returns (reply kind << 32) | reply len. */
+HOST_IMPORT("call") extern uint64_t cloche_host_call(const char *name,
+                                                     uint32_t name_len,
+                                                     const uint8_t *args,
+                                                     uint32_t args_len);
+/* Copy the last reply (len from cloche_host_call) into buf. */
+HOST_IMPORT("reply") extern void cloche_host_reply(uint8_t *buf, uint32_t len);
 
 /* --- memory: sbrk that tells the host when its memory cap said no -------- */
 
@@ -95,7 +105,33 @@ static PyObject *mod_argv(PyObject *self, PyObject *unused) {
     return wasi_strings(__wasi_args_sizes_get, __wasi_args_get);
 }
 
+/* _cloche.call(name: str, args: bytes) -> (kind: int, reply: bytes) */
+static PyObject *mod_call(PyObject *self, PyObject *const *args,
+                          Py_ssize_t nargs) {
+    (void)self;
+    const char *name;
+    Py_ssize_t name_len;
+    if (nargs != 2 || !PyBytes_Check(args[1]) ||
+        !(name = PyUnicode_AsUTF8AndSize(args[0], &name_len))) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_TypeError, "call(name: str, args: bytes)");
+        return NULL;
+    }
+    uint64_t r = cloche_host_call(name, (uint32_t)name_len,
+                                  (const uint8_t *)PyBytes_AS_STRING(args[1]),
+                                  (uint32_t)PyBytes_GET_SIZE(args[1]));
+    uint32_t len = (uint32_t)r;
+    PyObject *reply = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)len);
+    if (!reply)
+        return NULL;
+    cloche_host_reply((uint8_t *)PyBytes_AS_STRING(reply), len);
+    PyObject *out = Py_BuildValue("(kN)", (unsigned long)(r >> 32), reply);
+    return out;
+}
+
 static PyMethodDef cloche_methods[] = {
+    {"call", (PyCFunction)(void (*)(void))mod_call, METH_FASTCALL,
+     "Run a host callback now; returns (kind, reply bytes)."},
     {"environ", mod_environ, METH_NOARGS, "The embedder's env as b'K=V'."},
     {"argv", mod_argv, METH_NOARGS, "The embedder's argv as bytes."},
     {NULL, NULL, 0, NULL},
@@ -112,7 +148,7 @@ static PyObject *init_cloche_module(void) {
 
 /* --- interpreter start-up (build time) ---------------------------------- */
 
-static PyObject *g_run; /* cloche_guest.runtime.run */
+static PyObject *g_runtime; /* the cloche_guest.runtime module */
 
 static void fail_init(const char *what, PyStatus status) {
     fprintf(stderr, "cloche_init: %s: %s\n", what,
@@ -147,15 +183,14 @@ static void start_python(void) {
 
 EXPORT("cloche_init") void cloche_init(void) {
     start_python();
-    PyObject *mod = PyImport_ImportModule("cloche_guest.runtime");
-    PyObject *pre = mod ? PyObject_CallMethod(mod, "preinit", NULL) : NULL;
-    g_run = mod ? PyObject_GetAttrString(mod, "run") : NULL;
-    if (!pre || !g_run) {
+    g_runtime = PyImport_ImportModule("cloche_guest.runtime");
+    PyObject *pre =
+        g_runtime ? PyObject_CallMethod(g_runtime, "preinit", NULL) : NULL;
+    if (!pre) {
         PyErr_Print();
         abort();
     }
     Py_DECREF(pre);
-    Py_DECREF(mod);
 }
 
 /* --- buffers shared with the host --------------------------------------- */
@@ -227,12 +262,15 @@ static int valid_result(PyObject *r) {
            PyLong_Check(PyTuple_GET_ITEM(r, 0));
 }
 
-EXPORT("cloche_run") uint64_t cloche_run(uint32_t ptr, uint32_t len) {
-    /* Invalid UTF-8 becomes U+FFFD and then a SyntaxError outcome. */
-    PyObject *src = PyUnicode_DecodeUTF8((const char *)(uintptr_t)ptr,
-                                         (Py_ssize_t)len, "replace");
-    PyObject *res = src ? PyObject_CallOneArg(g_run, src) : NULL;
-    Py_XDECREF(src);
+/* Call runtime.<method>(arg) and encode the tuple it returns. */
+static uint64_t call_runtime(const char *method, PyObject *arg) {
+    PyObject *res = NULL;
+    if (arg) {
+        PyObject *fn = PyObject_GetAttrString(g_runtime, method);
+        res = fn ? PyObject_CallOneArg(fn, arg) : NULL;
+        Py_XDECREF(fn);
+        Py_DECREF(arg);
+    }
     uint64_t packed = 0;
     if (valid_result(res))
         packed = encode_result(res);
@@ -240,4 +278,24 @@ EXPORT("cloche_run") uint64_t cloche_run(uint32_t ptr, uint32_t len) {
         PyErr_Clear(); /* only MemoryError gets here: the host reports it */
     Py_XDECREF(res);
     return packed;
+}
+
+EXPORT("cloche_run") uint64_t cloche_run(uint32_t ptr, uint32_t len) {
+    /* Invalid UTF-8 becomes U+FFFD and then a SyntaxError outcome. */
+    return call_runtime("run",
+                        PyUnicode_DecodeUTF8((const char *)(uintptr_t)ptr,
+                                             (Py_ssize_t)len, "replace"));
+}
+
+EXPORT("cloche_resume") uint64_t cloche_resume(uint32_t ptr, uint32_t len) {
+    return call_runtime("resume",
+                        PyBytes_FromStringAndSize((const char *)(uintptr_t)ptr,
+                                                  (Py_ssize_t)len));
+}
+
+EXPORT("cloche_configure") uint64_t cloche_configure(uint32_t ptr,
+                                                     uint32_t len) {
+    return call_runtime("configure",
+                        PyUnicode_DecodeUTF8((const char *)(uintptr_t)ptr,
+                                             (Py_ssize_t)len, "strict"));
 }

@@ -6,6 +6,7 @@
  *   cloche/engine.h   the process-wide engine (compiled guest, epoch ticker)
  *   cloche/sandbox.h  one isolated interpreter, its limits, cloche_run
  *   cloche/result.h   the immutable outcome of a run
+ *   cloche/callback.h host callbacks and the run state machine
  *
  * Conventions (see docs/api.md):
  *   - Fallible calls return int: 0 or a negative CLOCHE_E* code. Outputs come
@@ -26,5 +27,6 @@
 #include "cloche/engine.h"
 #include "cloche/result.h"
 #include "cloche/sandbox.h"
+#include "cloche/callback.h"
 
 #endif

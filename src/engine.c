@@ -17,6 +17,9 @@
  */
 #define GUEST_MAX_WASM_STACK (2u * 1024u * 1024u)
 
+/* Worker threads for callback implementations, shared by all sandboxes. */
+#define CALLBACK_WORKERS 16u
+
 static void set_err(char *buf, size_t len, const char *msg) {
     if (buf && len)
         snprintf(buf, len, "%s", msg);
@@ -78,6 +81,8 @@ int cloche_engine_new(cloche_engine **out, const cloche_engine_options *options,
         rc = build_pre(e, err, len);
     if (rc == 0)
         rc = cloche__ticker_start(&e->ticker, e->wasm);
+    if (rc == 0)
+        rc = cloche__pool_new(&e->pool, CALLBACK_WORKERS);
     if (rc != 0) {
         cloche_engine_free(e);
         return rc;
@@ -89,6 +94,7 @@ int cloche_engine_new(cloche_engine **out, const cloche_engine_options *options,
 void cloche_engine_free(cloche_engine *e) {
     if (!e)
         return;
+    cloche__pool_free(e->pool);
     cloche__ticker_stop(e->ticker);
     if (e->pre)
         wasmtime_instance_pre_delete(e->pre);

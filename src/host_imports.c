@@ -9,6 +9,7 @@
  * trap, so run.c can classify it without parsing trap messages.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
@@ -17,6 +18,11 @@
 
 static cloche_sandbox *caller_sandbox(wasmtime_caller_t *caller) {
     return wasmtime_context_get_data(wasmtime_caller_context(caller));
+}
+
+/* Trap so the run stops; sb->stop says why (set by whoever asked). */
+static wasm_trap_t *stop_trap(void) {
+    return wasmtime_trap_new("cloche: stopped", 15);
 }
 
 static wasm_trap_t *stop_guest(cloche_sandbox *sb, int trap, uint32_t code) {
@@ -28,9 +34,10 @@ static wasm_trap_t *stop_guest(cloche_sandbox *sb, int trap, uint32_t code) {
         sb->stop = CLOCHE__STOP_EXIT;
         sb->stop_exit_code = code;
         return wasmtime_trap_new("cloche: proc_exit", 17);
-    default: /* an interrupted sleep: the deadline passed */
-        sb->stop = CLOCHE__STOP_TIMEOUT;
-        return wasmtime_trap_new("cloche: deadline", 16);
+    default: /* an interrupted sleep: hook_sleep recorded why */
+        if (sb->stop == CLOCHE__STOP_NONE)
+            sb->stop = CLOCHE__STOP_TIMEOUT;
+        return stop_trap();
     }
 }
 
@@ -61,6 +68,55 @@ static wasm_trap_t *memory_denied(void *env, wasmtime_caller_t *caller,
     (void)vals;
     (void)nvals;
     caller_sandbox(caller)->memory_denied = 1;
+    return NULL;
+}
+
+/* Fetch a guest (ptr, len) range, or NULL if it is out of bounds. */
+static const uint8_t *guest_range(cloche_sandbox *sb, uint32_t ptr,
+                                  uint32_t len) {
+    cloche__mem m = cloche__sandbox_mem(sb);
+    if ((uint64_t)ptr + len > m.size)
+        return NULL;
+    return m.base + ptr;
+}
+
+/* cloche.call(name, name_len, args, args_len) -> (kind << 32) | reply_len */
+static wasm_trap_t *host_call(void *env, wasmtime_caller_t *caller,
+                              wasmtime_val_raw_t *vals, size_t nvals) {
+    (void)env;
+    cloche_sandbox *sb = caller_sandbox(caller);
+    if (nvals < 4)
+        return wasmtime_trap_new("cloche.call: bad arity", 22);
+    uint32_t name_len = (uint32_t)vals[1].i32, args_len = (uint32_t)vals[3].i32;
+    const uint8_t *name = guest_range(sb, (uint32_t)vals[0].i32, name_len);
+    const uint8_t *args = guest_range(sb, (uint32_t)vals[2].i32, args_len);
+    if (!name || !args)
+        return wasmtime_trap_new("cloche.call: out of bounds", 26);
+    uint64_t r = cloche__sync_call(sb, (const char *)name, name_len, args,
+                                   args_len);
+    if (sb->stop != CLOCHE__STOP_NONE)
+        return stop_trap();
+    vals[0].i64 = (int64_t)r;
+    return NULL;
+}
+
+/* cloche.reply(buf, len): copy the last sync reply into guest memory. */
+static wasm_trap_t *host_reply(void *env, wasmtime_caller_t *caller,
+                               wasmtime_val_raw_t *vals, size_t nvals) {
+    (void)env;
+    cloche_sandbox *sb = caller_sandbox(caller);
+    if (nvals < 2)
+        return wasmtime_trap_new("cloche.reply: bad arity", 23);
+    uint32_t ptr = (uint32_t)vals[0].i32, len = (uint32_t)vals[1].i32;
+    cloche__mem m = cloche__sandbox_mem(sb);
+    if ((uint64_t)ptr + len > m.size)
+        return wasmtime_trap_new("cloche.reply: out of bounds", 27);
+    size_t n = len < sb->sync_reply_len ? len : sb->sync_reply_len;
+    if (n)
+        memcpy(m.base + ptr, sb->sync_reply, n);
+    free(sb->sync_reply);
+    sb->sync_reply = NULL;
+    sb->sync_reply_len = 0;
     return NULL;
 }
 
@@ -102,6 +158,13 @@ int cloche__define_imports(wasmtime_linker_t *linker, char *err, size_t len) {
         if (rc != 0)
             return rc;
     }
-    return define(linker, "cloche", "memory_denied", "i", "", memory_denied,
-                  NULL, err, len);
+    int rc = define(linker, "cloche", "memory_denied", "i", "", memory_denied,
+                    NULL, err, len);
+    if (rc == 0)
+        rc = define(linker, "cloche", "call", "iiii", "I", host_call, NULL, err,
+                    len);
+    if (rc == 0)
+        rc = define(linker, "cloche", "reply", "ii", "", host_reply, NULL, err,
+                    len);
+    return rc;
 }

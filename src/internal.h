@@ -11,7 +11,10 @@
 
 #include <wasmtime.h>
 
+#include "callbacks.h"
+#include "calls.h"
 #include "cloche.h"
+#include "pool.h"
 #include "ticker.h"
 #include "vfs/vfs.h"
 #include "wasi/wasi.h"
@@ -24,6 +27,7 @@ struct cloche_engine {
     wasmtime_linker_t *linker;
     wasmtime_instance_pre_t *pre;
     cloche__ticker *ticker;
+    cloche__pool *pool; /* runs callback implementations */
     int fuel_enabled;
 };
 
@@ -33,7 +37,16 @@ typedef enum cloche__stop {
     CLOCHE__STOP_TIMEOUT,
     CLOCHE__STOP_OUTPUT, /* detail in stop_fd */
     CLOCHE__STOP_EXIT,   /* proc_exit; code in stop_exit_code */
+    CLOCHE__STOP_CANCELLED,
+    CLOCHE__STOP_CALLBACKS, /* the per-run invocation cap */
 } cloche__stop;
+
+/* Where the sandbox's current run stands. */
+typedef enum cloche__run_state {
+    CLOCHE__RUN_IDLE = 0,
+    CLOCHE__RUN_PENDING, /* returned to the host; waits on host calls */
+    CLOCHE__RUN_DONE,    /* finished; result waits for cloche_finish */
+} cloche__run_state;
 
 /* Owned copies of the strings an options struct pointed to. */
 typedef struct cloche__strings {
@@ -54,10 +67,25 @@ struct cloche_sandbox {
     wasmtime_store_t *store;
     wasmtime_context_t *ctx;
     wasmtime_memory_t memory;
-    wasmtime_func_t fn_alloc, fn_free, fn_run;
+    wasmtime_func_t fn_alloc, fn_free, fn_run, fn_resume, fn_configure;
     cloche__wasi *wasi;
     cloche__vfs *vfs;
     int needs_reset; /* a trap left the interpreter in an unknown state */
+    unsigned configured; /* callbacks.generation the instance has installed */
+
+    cloche__callbacks callbacks;
+    cloche__hub *hub; /* outstanding host calls; outlives the instance */
+
+    /* the run in progress (run.c) */
+    cloche__run_state run_state;
+    cloche_result *run_result;
+    uint64_t run_start_ns;
+    uint64_t wake_ns; /* the guest's next timer (monotonic), or UINT64_MAX */
+    uint32_t calls_made;
+    uint64_t payload_out, payload_in;
+    int blocking_driver; /* cloche_run: calls without an implementation fail */
+    uint8_t *sync_reply; /* reply of the last sync-style call */
+    size_t sync_reply_len;
 
     /* per-run state, written by host imports and the epoch callback */
     uint64_t deadline_ns; /* monotonic; 0 = none */
@@ -77,6 +105,12 @@ void cloche__take_wasmtime_error(wasmtime_error_t *err, char *buf, size_t len);
 /* Copy a trap's message into buf and delete the trap; returns its code or
  * -1 when it has none. */
 int cloche__take_trap(wasm_trap_t *trap, char *buf, size_t len);
+
+/* Little-endian u32 from bytes the caller has bounds-checked. */
+static inline uint32_t cloche__load_u32(const uint8_t *p) {
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+           (uint32_t)p[3] << 24;
+}
 
 /* clock.c */
 uint64_t cloche__now_ns(void);
@@ -100,8 +134,37 @@ void cloche__sandbox_teardown(cloche_sandbox *sb);
 /* Guest memory as seen right now (the base moves when memory grows). */
 cloche__mem cloche__sandbox_mem(cloche_sandbox *sb);
 
+/* host_imports.c: a sync-style host call made by the guest. */
+uint64_t cloche__sync_call(cloche_sandbox *sb, const char *name, size_t nlen,
+                           const uint8_t *args, size_t alen);
+
+/* run.c: per-call checks shared by both call styles. Returns 0 when the
+ * call may go to its implementation, else the reply kind it already got
+ * (the call is resolved); sets sb->stop for the invocation cap. */
+int cloche__admit_call(cloche_sandbox *sb, cloche_call *call,
+                       const cloche__callback **cb);
+
+/* run.c: cloche_start, saying whether the blocking driver drives the run. */
+int cloche__start(cloche_step *out, cloche_sandbox *sb, const char *code,
+                  size_t len, int blocking);
+
+/* dispatch.c: an async-style call from a PENDING batch. */
+int cloche__add_async_call(cloche_sandbox *sb, uint32_t id, const char *name,
+                           size_t name_len, const uint8_t *args,
+                           size_t args_len);
+
 /* result.c */
+#define CLOCHE__RECORD_FIELDS 5
+typedef struct cloche__span {
+    const uint8_t *data; /* NULL: the field is absent */
+    size_t len;
+} cloche__span;
+/* Split a guest record into its status and fields (spans point into rec).
+ * Every length is checked; the fields must fill the record exactly. */
+int cloche__record_split(const uint8_t *rec, size_t len, uint32_t *status,
+                         cloche__span fields[CLOCHE__RECORD_FIELDS]);
 cloche_result *cloche__result_new(void);
+void cloche__result_set_cancelled(cloche_result *r);
 /* Parse the guest's result record (already bounds-checked as a whole). */
 int cloche__result_parse(cloche_result *r, const uint8_t *rec, size_t len);
 void cloche__result_set_limit(cloche_result *r, cloche_limit limit,

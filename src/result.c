@@ -13,7 +13,7 @@
 
 #include "internal.h"
 
-#define RECORD_FIELDS 5
+#define RECORD_FIELDS CLOCHE__RECORD_FIELDS
 #define FIELD_ABSENT 0xFFFFFFFFu
 
 struct cloche_result {
@@ -60,14 +60,15 @@ static uint32_t load_u32(const uint8_t *p) {
            (uint32_t)p[3] << 24;
 }
 
-int cloche__result_parse(cloche_result *r, const uint8_t *rec, size_t len) {
+int cloche__record_split(const uint8_t *rec, size_t len, uint32_t *status,
+                         cloche__span fields[CLOCHE__RECORD_FIELDS]) {
     if (len < 4)
         return -1;
-    uint32_t status = load_u32(rec);
-    if (status > 1)
-        return -1;
+    *status = load_u32(rec);
     size_t at = 4;
-    for (int i = 0; i < RECORD_FIELDS; i++) {
+    for (int i = 0; i < CLOCHE__RECORD_FIELDS; i++) {
+        fields[i].data = NULL;
+        fields[i].len = 0;
         if (len - at < 4)
             return -1;
         uint32_t n = load_u32(rec + at);
@@ -76,12 +77,21 @@ int cloche__result_parse(cloche_result *r, const uint8_t *rec, size_t len) {
             continue;
         if (n > len - at)
             return -1;
-        if (!(r->fields[i] = dup_bytes(rec + at, n)))
-            return -1;
+        fields[i].data = rec + at;
+        fields[i].len = n;
         at += n;
     }
-    if (at != len)
+    return at == len ? 0 : -1;
+}
+
+int cloche__result_parse(cloche_result *r, const uint8_t *rec, size_t len) {
+    uint32_t status;
+    cloche__span f[CLOCHE__RECORD_FIELDS];
+    if (cloche__record_split(rec, len, &status, f) != 0 || status > 1)
         return -1;
+    for (int i = 0; i < RECORD_FIELDS; i++)
+        if (f[i].data && !(r->fields[i] = dup_bytes(f[i].data, f[i].len)))
+            return -1;
     r->outcome = status ? CLOCHE_OUTCOME_EXCEPTION : CLOCHE_OUTCOME_OK;
     return 0;
 }
@@ -101,6 +111,12 @@ void cloche__result_set_limit(cloche_result *r, cloche_limit limit,
 void cloche__result_set_crash(cloche_result *r, const char *detail) {
     r->outcome = CLOCHE_OUTCOME_CRASH;
     set_detail(r, detail);
+}
+
+void cloche__result_set_cancelled(cloche_result *r) {
+    r->outcome = CLOCHE_OUTCOME_CANCELLED;
+    r->limit = CLOCHE_LIMIT_NONE;
+    set_detail(r, "cancelled by the host");
 }
 
 void cloche__result_set_exception(cloche_result *r, const char *type,
@@ -179,13 +195,15 @@ uint64_t cloche_result_memory_bytes(const cloche_result *r) {
 }
 
 const char *cloche_outcome_name(cloche_outcome o) {
-    static const char *const names[] = {"ok", "exception", "limit", "crash"};
-    return (unsigned)o < 4 ? names[o] : "unknown";
+    static const char *const names[] = {"ok", "exception", "limit", "crash",
+                                        "cancelled"};
+    return (unsigned)o < 5 ? names[o] : "unknown";
 }
 
 const char *cloche_limit_name(cloche_limit l) {
-    static const char *const names[] = {"none",   "timeout", "fuel",
-                                        "memory", "stdout",  "stderr"};
+    static const char *const names[] = {
+        "none",   "timeout",   "fuel",     "memory",           "stdout",
+        "stderr", "callbacks", "callback_timeout", "callback_payload"};
     return (unsigned)l < CLOCHE_LIMIT__COUNT ? names[l] : "unknown";
 }
 

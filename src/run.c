@@ -1,18 +1,23 @@
 /*
- * cloche_run: one run of user code. Copies the source into guest memory,
- * calls the guest's cloche_run export under the run's limits, then turns
- * what happened into a cloche_result.
+ * The run state machine: cloche_start, cloche_resume, cloche_finish.
  *
- * Every length the guest hands back is checked against the current memory
- * size before the host reads it. A trap leaves CPython in an unknown state,
- * so the sandbox is marked for reset; a memory-limit MemoryError does not
- * (CPython unwinds it cleanly) and the sandbox stays usable as it is.
+ * A step enters the guest (run or resume export) under the run's limits
+ * and ends in one of three ways: the guest finished (result record), the
+ * guest returned PENDING with a batch of host calls (no wasm frame stays
+ * live), or a trap (limit, cancel, crash). Every length the guest hands
+ * back is checked against the current memory size before the host reads.
+ *
+ * A trap leaves CPython in an unknown state, so the sandbox is marked for
+ * reset; a memory-limit MemoryError or an abandoned PENDING run does not:
+ * the interpreter is consistent and the next run cancels the old task.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
+
+#define STATUS_PENDING 2u
 
 /* Call a guest export; returns 0, or -1 with a trap/error message. */
 static int call_guest(cloche_sandbox *sb, const wasmtime_func_t *fn,
@@ -37,9 +42,11 @@ static int call_guest(cloche_sandbox *sb, const wasmtime_func_t *fn,
 static void arm_limits(cloche_sandbox *sb, uint64_t start) {
     sb->stop = CLOCHE__STOP_NONE;
     sb->memory_denied = 0;
+    sb->calls_made = 0;
+    sb->payload_out = sb->payload_in = 0;
+    sb->wake_ns = UINT64_MAX;
     uint64_t timeout_ns = (uint64_t)sb->limits[CLOCHE_LIMIT_TIMEOUT] * 1000000u;
     sb->deadline_ns = start + timeout_ns;
-    wasmtime_context_set_epoch_deadline(sb->ctx, 1);
     if (sb->engine->fuel_enabled) {
         int64_t fuel = sb->limits[CLOCHE_LIMIT_FUEL];
         wasmtime_context_set_fuel(sb->ctx, fuel > 0 ? (uint64_t)fuel
@@ -57,27 +64,37 @@ static uint64_t fuel_used(cloche_sandbox *sb) {
     return start - left;
 }
 
-/* Classify a trap: a limit the host stopped, fuel, or a crash. */
-static void trapped(cloche_sandbox *sb, cloche_result *r, int code,
-                    const char *msg) {
+static void set_limit(cloche_sandbox *sb, cloche_limit which,
+                      const char *what) {
     char detail[160];
+    snprintf(detail, sizeof detail, "%s (limit %lld)", what,
+             (long long)sb->limits[which]);
+    cloche__result_set_limit(sb->run_result, which, detail);
+}
+
+/* Classify a trap: a limit the host stopped, a cancel, fuel, or a crash. */
+static void trapped(cloche_sandbox *sb, int code, const char *msg) {
+    cloche_result *r = sb->run_result;
     sb->needs_reset = 1;
     switch (sb->stop) {
     case CLOCHE__STOP_TIMEOUT:
-        snprintf(detail, sizeof detail, "timeout after %lld ms",
-                 (long long)sb->limits[CLOCHE_LIMIT_TIMEOUT]);
-        cloche__result_set_limit(r, CLOCHE_LIMIT_TIMEOUT, detail);
+        set_limit(sb, CLOCHE_LIMIT_TIMEOUT, "timeout, in ms");
         return;
-    case CLOCHE__STOP_OUTPUT: {
-        int err = cloche__wasi_output_tripped(sb->wasi) == 2;
-        cloche_limit which = err ? CLOCHE_LIMIT_STDERR : CLOCHE_LIMIT_STDOUT;
-        snprintf(detail, sizeof detail, "%s exceeded %lld bytes",
-                 err ? "stderr" : "stdout", (long long)sb->limits[which]);
-        cloche__result_set_limit(r, which, detail);
+    case CLOCHE__STOP_OUTPUT:
+        if (cloche__wasi_output_tripped(sb->wasi) == 2)
+            set_limit(sb, CLOCHE_LIMIT_STDERR, "stderr exceeded its cap");
+        else
+            set_limit(sb, CLOCHE_LIMIT_STDOUT, "stdout exceeded its cap");
         return;
-    }
+    case CLOCHE__STOP_CANCELLED:
+        cloche__result_set_cancelled(r);
+        return;
+    case CLOCHE__STOP_CALLBACKS:
+        set_limit(sb, CLOCHE_LIMIT_CALLBACKS, "too many callback calls");
+        return;
     case CLOCHE__STOP_EXIT:
         if (sb->stop_exit_code != 0) {
+            char detail[64];
             snprintf(detail, sizeof detail, "os._exit(%u)", sb->stop_exit_code);
             cloche__result_set_exception(r, "SystemExit", detail);
         }
@@ -85,37 +102,108 @@ static void trapped(cloche_sandbox *sb, cloche_result *r, int code,
     case CLOCHE__STOP_NONE:
         break;
     }
-    if (code == WASMTIME_TRAP_CODE_OUT_OF_FUEL) {
-        snprintf(detail, sizeof detail, "fuel exhausted (%lld)",
-                 (long long)sb->limits[CLOCHE_LIMIT_FUEL]);
-        cloche__result_set_limit(r, CLOCHE_LIMIT_FUEL, detail);
-    } else if (sb->memory_denied) {
-        cloche__result_set_limit(r, CLOCHE_LIMIT_MEMORY,
-                                 "memory limit reached");
-    } else {
+    if (code == WASMTIME_TRAP_CODE_OUT_OF_FUEL)
+        set_limit(sb, CLOCHE_LIMIT_FUEL, "fuel exhausted");
+    else if (sb->memory_denied)
+        set_limit(sb, CLOCHE_LIMIT_MEMORY, "memory limit reached, in bytes");
+    else
         cloche__result_set_crash(r, msg);
-    }
 }
 
-/* Read the guest's result record; every byte is bounds-checked. */
-static int read_record(cloche_sandbox *sb, cloche_result *r, uint64_t packed) {
+/* Register the calls of a PENDING batch: per call u32 id, name, args. */
+static int take_batch(cloche_sandbox *sb, const cloche__span *batch,
+                      const cloche__span *wake) {
+    const uint8_t *p = batch->data;
+    size_t len = batch->data ? batch->len : 0, at = 4;
+    if (len < 4)
+        return -1;
+    uint32_t count = cloche__load_u32(p);
+    for (uint32_t i = 0; i < count && sb->stop == CLOCHE__STOP_NONE; i++) {
+        if (len - at < 8)
+            return -1;
+        uint32_t id = cloche__load_u32(p + at);
+        uint32_t nlen = cloche__load_u32(p + at + 4);
+        at += 8;
+        if (nlen > len - at || len - at - nlen < 4)
+            return -1;
+        const char *name = (const char *)p + at;
+        at += nlen;
+        uint32_t alen = cloche__load_u32(p + at);
+        at += 4;
+        if (alen > len - at)
+            return -1;
+        if (cloche__add_async_call(sb, id, name, nlen, p + at, alen) != 0)
+            return -1;
+        at += alen;
+    }
+    if (wake->data && wake->len < 24) {
+        char digits[24];
+        memcpy(digits, wake->data, wake->len);
+        digits[wake->len] = '\0';
+        uint64_t ns = strtoull(digits, NULL, 10);
+        uint64_t now = cloche__now_ns();
+        sb->wake_ns = ns > UINT64_MAX - now ? UINT64_MAX : now + ns;
+    }
+    return 0;
+}
+
+static void finish_run(cloche_sandbox *sb) {
+    cloche_result *r = sb->run_result;
+    if (cloche__result_set_output(r, sb->wasi) != 0)
+        cloche__result_set_crash(r, "out of host memory copying output");
+    cloche__result_set_stats(r, cloche__now_ns() - sb->run_start_ns,
+                             fuel_used(sb), cloche__sandbox_mem(sb).size);
+    sb->run_state = CLOCHE__RUN_DONE;
+}
+
+/* Act on what a step returned: finished, pending or malformed. */
+static int take_record(cloche_sandbox *sb, uint64_t packed) {
     uint64_t ptr = packed & 0xFFFFFFFFu, len = packed >> 32;
     cloche__mem m = cloche__sandbox_mem(sb);
-    if (packed == 0 || ptr > m.size || len > m.size - ptr)
-        return -1;
-    return cloche__result_parse(r, m.base + ptr, (size_t)len);
+    uint32_t status = 0;
+    cloche__span f[CLOCHE__RECORD_FIELDS];
+    if (packed == 0 || ptr > m.size || len > m.size - ptr ||
+        cloche__record_split(m.base + ptr, (size_t)len, &status, f) != 0) {
+        if (sb->memory_denied) {
+            set_limit(sb, CLOCHE_LIMIT_MEMORY, "memory limit reached");
+            return 0;
+        }
+        sb->needs_reset = 1;
+        return cloche__fail(sb, CLOCHE_EGUEST, "malformed result record");
+    }
+    if (status == STATUS_PENDING) {
+        if (take_batch(sb, &f[0], &f[1]) != 0) {
+            sb->needs_reset = 1;
+            return cloche__fail(sb, CLOCHE_EGUEST, "malformed call batch");
+        }
+        if (sb->stop == CLOCHE__STOP_CALLBACKS) {
+            sb->needs_reset = 1; /* the guest waits on calls we refused */
+            set_limit(sb, CLOCHE_LIMIT_CALLBACKS, "too many callback calls");
+            return 0;
+        }
+        sb->run_state = CLOCHE__RUN_PENDING;
+        return 0;
+    }
+    if (cloche__result_parse(sb->run_result, m.base + ptr, (size_t)len) != 0) {
+        sb->needs_reset = 1;
+        return cloche__fail(sb, CLOCHE_EGUEST, "malformed result record");
+    }
+    if (sb->memory_denied &&
+        cloche__result_is_exception(sb->run_result, "MemoryError"))
+        set_limit(sb, CLOCHE_LIMIT_MEMORY, "memory limit reached, in bytes");
+    return 0;
 }
 
-static int copy_in(cloche_sandbox *sb, const char *code, size_t len,
+/* Copy bytes into a fresh guest buffer (cloche_alloc). */
+static int copy_in(cloche_sandbox *sb, const void *data, size_t len,
                    uint32_t *guest_ptr) {
     if (len > UINT32_MAX - 1)
-        return cloche__fail(sb, CLOCHE_ETOOBIG, "code is larger than 4 GiB");
+        return cloche__fail(sb, CLOCHE_ETOOBIG, "input is larger than 4 GiB");
     wasmtime_val_t arg = {.kind = WASMTIME_I32, .of.i32 = (int32_t)len};
     wasmtime_val_t res;
     char msg[256];
-    int code_trap;
-    if (call_guest(sb, &sb->fn_alloc, &arg, 1, &res, &code_trap, msg,
-                   sizeof msg) != 0) {
+    int code;
+    if (call_guest(sb, &sb->fn_alloc, &arg, 1, &res, &code, msg, sizeof msg)) {
         sb->needs_reset = 1;
         return cloche__fail(sb, CLOCHE_EGUEST, "guest alloc failed: %s", msg);
     }
@@ -123,46 +211,86 @@ static int copy_in(cloche_sandbox *sb, const char *code, size_t len,
     cloche__mem m = cloche__sandbox_mem(sb);
     if (p == 0)
         return cloche__fail(sb, CLOCHE_ETOOBIG,
-                            "no guest memory for %zu bytes of code", len);
+                            "no guest memory for %zu bytes of input", len);
     if ((uint64_t)p + len > m.size)
         return cloche__fail(sb, CLOCHE_EGUEST, "guest alloc out of bounds");
-    memcpy(m.base + p, code, len);
+    if (len)
+        memcpy(m.base + p, data, len);
     *guest_ptr = p;
     return 0;
 }
 
-/* Call the guest's run export and fill r from whatever happened. */
-static int execute(cloche_sandbox *sb, cloche_result *r, uint32_t ptr,
-                   size_t len) {
-    wasmtime_val_t args[2] = {
-        {.kind = WASMTIME_I32, .of.i32 = (int32_t)ptr},
-        {.kind = WASMTIME_I32, .of.i32 = (int32_t)len},
-    };
+/*
+ * One step into the guest: copy `data` in, call `fn` with it, act on the
+ * record. On return the run is DONE or PENDING, or an error is returned.
+ */
+static int step(cloche_sandbox *sb, const wasmtime_func_t *fn,
+                const void *data, size_t len) {
+    uint32_t ptr = 0;
+    cloche__ticker_enter(sb->engine->ticker);
+    wasmtime_context_set_epoch_deadline(sb->ctx, 1);
+    int rc = copy_in(sb, data, len, &ptr);
+    wasmtime_val_t res;
+    char msg[256];
+    int code = -1;
+    int trap = 0;
+    if (rc == 0) {
+        wasmtime_val_t args[2] = {{.kind = WASMTIME_I32, .of.i32 = (int32_t)ptr},
+                                  {.kind = WASMTIME_I32, .of.i32 = (int32_t)len}};
+        trap = call_guest(sb, fn, args, 2, &res, &code, msg, sizeof msg);
+    }
+    cloche__ticker_leave(sb->engine->ticker);
+    if (rc != 0)
+        return rc;
+    sb->run_state = CLOCHE__RUN_DONE;
+    if (trap) {
+        trapped(sb, code, msg);
+    } else {
+        rc = take_record(sb, (uint64_t)res.of.i64);
+        /* Best effort: a failed free only leaks inside the guest. */
+        wasmtime_val_t arg = {.kind = WASMTIME_I32, .of.i32 = (int32_t)ptr};
+        if (call_guest(sb, &sb->fn_free, &arg, 1, NULL, &code, msg, sizeof msg))
+            sb->needs_reset = 1;
+    }
+    if (rc == 0 && sb->run_state == CLOCHE__RUN_DONE)
+        finish_run(sb);
+    return rc;
+}
+
+/* Install the callback table in the instance if it changed. */
+static int configure_guest(cloche_sandbox *sb) {
+    if (sb->configured == sb->callbacks.generation)
+        return 0;
+    char *table = cloche__callbacks_table(&sb->callbacks);
+    if (!table)
+        return cloche__fail(sb, CLOCHE_ENOMEM, "out of memory");
+    uint32_t ptr = 0;
+    cloche__ticker_enter(sb->engine->ticker);
+    wasmtime_context_set_epoch_deadline(sb->ctx, 1);
+    int rc = copy_in(sb, table, strlen(table), &ptr);
+    wasmtime_val_t args[2] = {{.kind = WASMTIME_I32, .of.i32 = (int32_t)ptr},
+                              {.kind = WASMTIME_I32,
+                               .of.i32 = (int32_t)strlen(table)}};
     wasmtime_val_t res;
     char msg[256];
     int code;
-    if (call_guest(sb, &sb->fn_run, args, 2, &res, &code, msg, sizeof msg)) {
-        trapped(sb, r, code, msg);
-        return 0;
-    }
-    if (read_record(sb, r, (uint64_t)res.of.i64) != 0) {
-        if (sb->memory_denied) {
-            cloche__result_set_limit(r, CLOCHE_LIMIT_MEMORY,
-                                     "memory limit reached");
-            return 0;
-        }
+    if (rc == 0 && call_guest(sb, &sb->fn_configure, args, 2, &res, &code,
+                              msg, sizeof msg) != 0) {
         sb->needs_reset = 1;
-        return cloche__fail(sb, CLOCHE_EGUEST, "malformed result record");
+        rc = cloche__fail(sb, CLOCHE_EGUEST, "installing callbacks: %s", msg);
     }
-    if (sb->memory_denied && cloche__result_is_exception(r, "MemoryError"))
-        cloche__result_set_limit(r, CLOCHE_LIMIT_MEMORY,
-                                 "memory limit reached");
-    /* Best effort: a failed free only leaks inside the guest. */
-    wasmtime_val_t free_arg = {.kind = WASMTIME_I32, .of.i32 = (int32_t)ptr};
-    if (call_guest(sb, &sb->fn_free, &free_arg, 1, NULL, &code, msg,
-                   sizeof msg) != 0)
-        sb->needs_reset = 1;
-    return 0;
+    cloche__ticker_leave(sb->engine->ticker);
+    free(table);
+    if (rc == 0) {
+        uint64_t packed = (uint64_t)res.of.i64;
+        cloche__mem m = cloche__sandbox_mem(sb);
+        uint64_t p = packed & 0xFFFFFFFFu, n = packed >> 32;
+        if (packed == 0 || p > m.size || n < 4 || n > m.size - p ||
+            cloche__load_u32(m.base + p) != 0)
+            return cloche__fail(sb, CLOCHE_EGUEST, "guest refused callbacks");
+        sb->configured = sb->callbacks.generation;
+    }
+    return rc;
 }
 
 static int ensure_instance(cloche_sandbox *sb) {
@@ -172,44 +300,115 @@ static int ensure_instance(cloche_sandbox *sb) {
     return cloche__sandbox_instantiate(sb);
 }
 
-static int run_locked(cloche_result **out, cloche_sandbox *sb,
-                      const char *code, size_t len) {
+static int start_locked(cloche_sandbox *sb, const char *code, size_t len) {
+    if (sb->run_state == CLOCHE__RUN_PENDING)
+        return cloche__fail(sb, CLOCHE_ESTATE, "a run is already pending");
+    cloche_result_free(sb->run_result);
+    sb->run_result = NULL;
+    sb->run_state = CLOCHE__RUN_IDLE;
     int rc = ensure_instance(sb);
     if (rc != 0)
         return rc;
-    cloche_result *r = cloche__result_new();
-    if (!r)
+    if (!(sb->run_result = cloche__result_new()))
         return cloche__fail(sb, CLOCHE_ENOMEM, "out of memory");
-    uint64_t start = cloche__now_ns();
-    arm_limits(sb, start);
+    sb->run_start_ns = cloche__now_ns();
+    arm_limits(sb, sb->run_start_ns);
+    cloche__hub_clear_cancel(sb->hub);
     cloche__wasi_reset_output(sb->wasi);
-    cloche__ticker_enter(sb->engine->ticker);
-    uint32_t ptr = 0;
-    rc = copy_in(sb, code, len, &ptr);
+    rc = configure_guest(sb);
     if (rc == 0)
-        rc = execute(sb, r, ptr, len);
-    cloche__ticker_leave(sb->engine->ticker);
-    if (rc == 0 && cloche__result_set_output(r, sb->wasi) != 0)
-        rc = cloche__fail(sb, CLOCHE_ENOMEM, "out of memory");
+        rc = step(sb, &sb->fn_run, code, len);
+    return rc;
+}
+
+/* A PENDING run cannot go on: end it without entering the guest. */
+static int end_pending(cloche_sandbox *sb) {
+    if (cloche__hub_cancelled(sb->hub))
+        cloche__result_set_cancelled(sb->run_result);
+    else if (cloche__now_ns() >= sb->deadline_ns)
+        set_limit(sb, CLOCHE_LIMIT_TIMEOUT, "timeout, in ms");
+    else
+        return 0;
+    finish_run(sb);
+    return 1;
+}
+
+static int resume_locked(cloche_sandbox *sb) {
+    if (sb->run_state != CLOCHE__RUN_PENDING)
+        return cloche__fail(sb, CLOCHE_ESTATE, "no pending run");
+    if (end_pending(sb))
+        return 0;
+    cloche__hub_expire(sb->hub, cloche__now_ns());
+    uint8_t *replies;
+    size_t len;
+    if (cloche__hub_take_replies(&replies, &len, sb->hub, &sb->payload_in,
+                                 (uint64_t)sb->limits
+                                     [CLOCHE_LIMIT_CALLBACK_PAYLOAD]) != 0)
+        return cloche__fail(sb, CLOCHE_ENOMEM, "out of memory");
+    sb->wake_ns = UINT64_MAX;
+    int rc = step(sb, &sb->fn_resume, replies, len);
+    free(replies);
+    return rc;
+}
+
+/* Wrap a locked operation: busy flag, step out, cleanup on error. */
+static int finish_step(cloche_step *out, cloche_sandbox *sb, int rc) {
     if (rc != 0) {
-        cloche_result_free(r);
-        return rc;
+        cloche_result_free(sb->run_result);
+        sb->run_result = NULL;
+        sb->run_state = CLOCHE__RUN_IDLE;
+    } else if (out) {
+        *out = sb->run_state == CLOCHE__RUN_PENDING ? CLOCHE_STEP_PENDING
+                                                    : CLOCHE_STEP_DONE;
     }
-    cloche__result_set_stats(r, cloche__now_ns() - start, fuel_used(sb),
-                             cloche__sandbox_mem(sb).size);
-    *out = r;
+    atomic_store(&sb->busy, 0);
+    return rc;
+}
+
+static int acquire(cloche_sandbox *sb) {
+    if (atomic_exchange(&sb->busy, 1))
+        return cloche__fail(sb, CLOCHE_EBUSY, "sandbox is busy");
     return 0;
 }
 
-int cloche_run(cloche_result **out, cloche_sandbox *sb, const char *code,
-               size_t len) {
-    if (out)
-        *out = NULL;
+int cloche__start(cloche_step *out, cloche_sandbox *sb, const char *code,
+                  size_t len, int blocking) {
     if (!out || !sb || (!code && len))
         return cloche__fail(sb, CLOCHE_EINVAL, "NULL argument");
-    if (atomic_exchange(&sb->busy, 1))
-        return cloche__fail(sb, CLOCHE_EBUSY, "sandbox is busy");
-    int rc = run_locked(out, sb, code ? code : "", len);
+    int rc = acquire(sb);
+    if (rc != 0)
+        return rc;
+    sb->blocking_driver = blocking;
+    return finish_step(out, sb, start_locked(sb, code ? code : "", len));
+}
+
+int cloche_start(cloche_step *out, cloche_sandbox *sb, const char *code,
+                 size_t len) {
+    return cloche__start(out, sb, code, len, 0);
+}
+
+int cloche_resume(cloche_step *out, cloche_sandbox *sb) {
+    if (!out || !sb)
+        return cloche__fail(sb, CLOCHE_EINVAL, "NULL argument");
+    int rc = acquire(sb);
+    if (rc != 0)
+        return rc;
+    return finish_step(out, sb, resume_locked(sb));
+}
+
+int cloche_finish(cloche_result **out, cloche_sandbox *sb) {
+    if (!out || !sb)
+        return cloche__fail(sb, CLOCHE_EINVAL, "NULL argument");
+    int rc = acquire(sb);
+    if (rc != 0)
+        return rc;
+    if (sb->run_state != CLOCHE__RUN_DONE) {
+        atomic_store(&sb->busy, 0);
+        return cloche__fail(sb, CLOCHE_ESTATE, "the run has not finished");
+    }
+    *out = sb->run_result;
+    sb->run_result = NULL;
+    sb->run_state = CLOCHE__RUN_IDLE;
     atomic_store(&sb->busy, 0);
-    return rc;
+    return 0;
 }

@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "internal.h"
 
@@ -72,6 +71,10 @@ static int apply_options(cloche_sandbox *sb, const cloche_sandbox_options *o) {
         or_default(o->stdout_limit, CLOCHE_DEFAULT_OUTPUT_LIMIT);
     sb->limits[CLOCHE_LIMIT_STDERR] =
         or_default(o->stderr_limit, CLOCHE_DEFAULT_OUTPUT_LIMIT);
+    sb->limits[CLOCHE_LIMIT_CALLBACKS] = CLOCHE_DEFAULT_CALLBACKS;
+    sb->limits[CLOCHE_LIMIT_CALLBACK_TIMEOUT] =
+        CLOCHE_DEFAULT_CALLBACK_TIMEOUT_MS;
+    sb->limits[CLOCHE_LIMIT_CALLBACK_PAYLOAD] = CLOCHE_DEFAULT_CALLBACK_PAYLOAD;
     sb->wall_clock = o->wall_clock != 0;
     int rc = strings_copy(&sb->env, o->env, o->env_count);
     if (rc == 0)
@@ -86,22 +89,21 @@ static uint64_t hook_now(void *ud) {
     return cloche__now_ns();
 }
 
-/* Sleep, but never past the run's deadline: returns 1 if it was cut. */
+/* Sleep, but never past the run's deadline and never through a cancel:
+ * returns 1 (with the reason in sb->stop) if the sleep was cut. */
 static int hook_sleep(void *ud, uint64_t ns) {
     cloche_sandbox *sb = ud;
     uint64_t now = cloche__now_ns();
-    int cut = 0;
-    if (sb->deadline_ns) {
-        uint64_t left = sb->deadline_ns > now ? sb->deadline_ns - now : 0;
-        if (ns >= left) {
-            ns = left;
-            cut = 1;
-        }
+    uint64_t until = ns > UINT64_MAX - now ? UINT64_MAX : now + ns;
+    int cut = sb->deadline_ns && until >= sb->deadline_ns;
+    if (cut)
+        until = sb->deadline_ns;
+    if (cloche__hub_sleep(sb->hub, until) != 0) {
+        sb->stop = CLOCHE__STOP_CANCELLED;
+        return 1;
     }
-    struct timespec ts = {(time_t)(ns / 1000000000ull),
-                          (long)(ns % 1000000000ull)};
-    while (nanosleep(&ts, &ts) != 0)
-        ;
+    if (cut)
+        sb->stop = CLOCHE__STOP_TIMEOUT;
     return cut;
 }
 
@@ -112,6 +114,10 @@ static wasmtime_error_t *on_epoch(wasmtime_context_t *ctx, void *env,
                                   wasmtime_update_deadline_kind_t *kind) {
     (void)ctx;
     cloche_sandbox *sb = env;
+    if (cloche__hub_cancelled(sb->hub)) {
+        sb->stop = CLOCHE__STOP_CANCELLED;
+        return wasmtime_error_new("cloche: cancelled");
+    }
     if (sb->deadline_ns && cloche__now_ns() >= sb->deadline_ns) {
         sb->stop = CLOCHE__STOP_TIMEOUT;
         return wasmtime_error_new("cloche: deadline");
@@ -162,20 +168,21 @@ static int get_export(cloche_sandbox *sb, wasmtime_instance_t *inst,
 }
 
 static int bind_exports(cloche_sandbox *sb, wasmtime_instance_t *inst) {
-    wasmtime_extern_t mem, fa, ff, fr;
-    int rc = get_export(sb, inst, "memory", WASMTIME_EXTERN_MEMORY, &mem);
-    if (!rc)
-        rc = get_export(sb, inst, "cloche_alloc", WASMTIME_EXTERN_FUNC, &fa);
-    if (!rc)
-        rc = get_export(sb, inst, "cloche_free", WASMTIME_EXTERN_FUNC, &ff);
-    if (!rc)
-        rc = get_export(sb, inst, "cloche_run", WASMTIME_EXTERN_FUNC, &fr);
+    static const char *const names[] = {"cloche_alloc", "cloche_free",
+                                        "cloche_run", "cloche_resume",
+                                        "cloche_configure"};
+    wasmtime_func_t *slots[] = {&sb->fn_alloc, &sb->fn_free, &sb->fn_run,
+                                &sb->fn_resume, &sb->fn_configure};
+    wasmtime_extern_t ext;
+    int rc = get_export(sb, inst, "memory", WASMTIME_EXTERN_MEMORY, &ext);
     if (rc)
         return rc;
-    sb->memory = mem.of.memory;
-    sb->fn_alloc = fa.of.func;
-    sb->fn_free = ff.of.func;
-    sb->fn_run = fr.of.func;
+    sb->memory = ext.of.memory;
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+        if ((rc = get_export(sb, inst, names[i], WASMTIME_EXTERN_FUNC, &ext)))
+            return rc;
+        *slots[i] = ext.of.func;
+    }
     return 0;
 }
 
@@ -221,10 +228,17 @@ int cloche__sandbox_instantiate(cloche_sandbox *sb) {
     if (rc != 0)
         cloche__sandbox_teardown(sb);
     sb->needs_reset = 0;
+    sb->configured = 0; /* the image has an empty callback table */
     return rc;
 }
 
 void cloche__sandbox_teardown(cloche_sandbox *sb) {
+    /* The guest that made the outstanding calls is going away. */
+    if (sb->hub)
+        cloche__hub_abandon(sb->hub);
+    cloche_result_free(sb->run_result);
+    sb->run_result = NULL;
+    sb->run_state = CLOCHE__RUN_IDLE;
     if (sb->store)
         wasmtime_store_delete(sb->store);
     sb->store = NULL;
@@ -254,7 +268,9 @@ int cloche_sandbox_new(cloche_sandbox **out, cloche_engine *engine,
     if (!sb)
         return CLOCHE_ENOMEM;
     sb->engine = engine;
-    int rc = apply_options(sb, options ? options : &defaults);
+    int rc = cloche__hub_new(&sb->hub);
+    if (rc == 0)
+        rc = apply_options(sb, options ? options : &defaults);
     if (rc == 0)
         rc = cloche__sandbox_instantiate(sb);
     if (rc != 0) {
@@ -269,6 +285,9 @@ void cloche_sandbox_free(cloche_sandbox *sb) {
     if (!sb)
         return;
     cloche__sandbox_teardown(sb);
+    cloche__hub_detach(sb->hub);
+    cloche__callbacks_free(&sb->callbacks);
+    free(sb->sync_reply);
     strings_free(&sb->env);
     strings_free(&sb->argv);
     free(sb);
@@ -283,6 +302,27 @@ int cloche_sandbox_reset(cloche_sandbox *sb) {
     int rc = cloche__sandbox_instantiate(sb);
     atomic_store(&sb->busy, 0);
     return rc;
+}
+
+int cloche_sandbox_add_callback(cloche_sandbox *sb,
+                                const cloche_callback_def *def) {
+    if (!sb)
+        return CLOCHE_EINVAL;
+    if (atomic_exchange(&sb->busy, 1))
+        return cloche__fail(sb, CLOCHE_EBUSY, "sandbox is busy");
+    int rc = cloche__callbacks_add(&sb->callbacks, def);
+    atomic_store(&sb->busy, 0);
+    if (rc == CLOCHE_EINVAL)
+        return cloche__fail(sb, rc,
+                            "bad callback definition (name must be dotted "
+                            "Python identifiers, schema a JSON object, and "
+                            "at most one of fn/sync_fn)");
+    return rc;
+}
+
+void cloche_sandbox_cancel(cloche_sandbox *sb) {
+    if (sb)
+        cloche__hub_cancel(sb->hub);
 }
 
 int64_t cloche_sandbox_limit(cloche_sandbox *sb, cloche_limit which,

@@ -1,25 +1,42 @@
-"""An asyncio event loop that works on wasm32-wasip1.
+"""An asyncio event loop that works on wasm32-wasip1 and yields to the host.
 
 The stock selector loop needs socket.socketpair() for its self-pipe, which
 WASI lacks, so asyncio.run() fails out of the box. This loop has no self-pipe
 and no selector: there are no threads to wake it and no sockets to wait on.
-When nothing is ready it sleeps until the next timer (time.sleep goes to the
-host's poll_oneoff, which the host bounds by the run's deadline).
+When nothing is ready:
+- if host callbacks are outstanding, the loop stops and the run returns to
+  the host as PENDING (with the time of the next timer, if any); the host
+  resumes it with the replies. No wasm frame stays live in between.
+- otherwise it sleeps until the next timer (time.sleep goes to the host's
+  poll_oneoff, which the host bounds by the run's deadline).
 """
 
 import asyncio
 import time
 from asyncio import base_events, events
 
+from .callbacks import calls
+
 
 class DeadlockError(RuntimeError):
     """Every task is waiting and nothing can ever wake one of them."""
+
+
+class NeedHost(Exception):
+    """Every task waits; some wait on host callbacks. Carries the timeout
+    until the next timer (None: no timer)."""
+
+    def __init__(self, timeout):
+        super().__init__(timeout)
+        self.timeout = timeout
 
 
 class _TimerOnlySelector:
     """Stands in for a selector: no file descriptors, only timeouts."""
 
     def select(self, timeout):
+        if timeout != 0 and calls.outstanding():
+            raise NeedHost(timeout)
         if timeout is None:
             raise DeadlockError(
                 "event loop deadlock: every task is waiting and nothing "
@@ -49,20 +66,25 @@ class ClocheEventLoop(base_events.BaseEventLoop):
     def close(self):
         super().close()
 
-    def step_until(self, task):
-        """Run loop iterations until `task` is done; return its result.
+    def step(self, task):
+        """Run loop iterations until `task` is done or the host is needed.
 
-        The loop is marked running for the duration so code inside can use
-        asyncio.get_running_loop(); it is left idle afterwards, so tasks
-        the code created but did not await stay scheduled on this loop.
+        Returns (True, None) when the task is done, or (False, timeout) when
+        every task waits and some wait on host callbacks. The loop is marked
+        running meanwhile so code can use asyncio.get_running_loop(); it is
+        left idle afterwards, so tasks the code created but did not await
+        stay scheduled on this loop for the next run.
         """
         self._run_forever_setup()
         try:
             while not task.done():
-                self._run_once()
+                try:
+                    self._run_once()
+                except NeedHost as need:
+                    return False, need.timeout
         finally:
             self._run_forever_cleanup()
-        return task.result()
+        return True, None
 
 
 class ClocheEventLoopPolicy(events.BaseDefaultEventLoopPolicy):

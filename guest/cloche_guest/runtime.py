@@ -1,9 +1,13 @@
 """Runs user code for the host: compile, execute, capture the result.
 
-`run(source)` returns a tuple the C glue serializes for the host:
-    (status, value_repr, value_json, exc_type, exc_message, traceback)
-status 0 = finished, 1 = uncaught exception. Text fields are UTF-8 bytes
-(lone surrogates backslash-escaped) or None.
+`run(source)` and `resume(replies)` return a tuple the C glue serializes
+for the host:
+    (0, value_repr, value_json, None, None, None)       finished
+    (1, None, None, exc_type, exc_message, traceback)   uncaught exception
+    (2, calls, wake_ns, None, None, None)               pending host calls
+Text fields are UTF-8 bytes (lone surrogates backslash-escaped) or None;
+`calls` is the batch encoded by callbacks._Calls.take_batch; `wake_ns` is
+the time until the next timer in decimal nanoseconds, or None.
 """
 
 import ast
@@ -16,10 +20,12 @@ import sys
 
 import _cloche
 
+from . import callbacks as _callbacks
 from . import loop as _loop
 
 STATUS_OK = 0
 STATUS_EXCEPTION = 1
+STATUS_PENDING = 2
 
 _FLAGS = ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
 # co_filename of runtime frames (the .py path the image was compiled with).
@@ -27,7 +33,7 @@ _RUNTIME_DIR = __file__.rpartition("/")[0] + "/"
 _LINECACHE_KEEP = 64  # sources of recent runs kept for tracebacks
 
 _main = sys.modules["__main__"]
-_state = {"runs": 0, "seeded": False, "loop": None}
+_state = {"runs": 0, "seeded": False, "loop": None, "task": None}
 
 
 def _adopt_instance():
@@ -81,8 +87,12 @@ def _is_async(code):
     return bool(code.co_flags & inspect.CO_COROUTINE)
 
 
-def _execute(body, expr, namespace):
-    """Run the compiled code; return the trailing expression's value."""
+def _start(body, expr, namespace):
+    """Run sync code to the end, or start async code as the run's task.
+
+    Returns the value of sync code; for async code returns None and leaves
+    the task in _state["task"] for _advance().
+    """
     if not _is_async(body) and (expr is None or not _is_async(expr)):
         # Plain code runs with no loop running, so asyncio.run() works.
         exec(body, namespace)
@@ -97,8 +107,40 @@ def _execute(body, expr, namespace):
         value = eval(expr, namespace)
         return (await value) if _is_async(expr) else value
 
-    loop = _session_loop()
-    return loop.step_until(loop.create_task(main()))
+    _state["task"] = _session_loop().create_task(main())
+    return None
+
+
+def _abandon_task():
+    """Forget a run that will never be resumed (its task is cancelled)."""
+    task = _state["task"]
+    _state["task"] = None
+    _callbacks.calls.abandon()
+    if task is not None and not task.done():
+        task.cancel()
+
+
+def _advance():
+    """Drive the run's task until it finishes or waits on the host."""
+    task = _state["task"]
+    try:
+        done, wake = _session_loop().step(task)
+    except BaseException as exc:  # e.g. DeadlockError from the loop
+        _abandon_task()
+        _flush()
+        return _exception_fields(exc)
+    if not done:
+        _flush()
+        wake_ns = None if wake is None else str(int(wake * 1e9)).encode()
+        return (STATUS_PENDING, _callbacks.calls.take_batch(), wake_ns,
+                None, None, None)
+    _state["task"] = None
+    try:
+        value = task.result()
+    except BaseException as exc:
+        return _finish_exception(exc)
+    _flush()
+    return (STATUS_OK, *_value_fields(value), None, None, None)
 
 
 def _text(value):
@@ -150,25 +192,48 @@ def _flush():
             pass
 
 
+def _finish_exception(exc):
+    _flush()
+    if isinstance(exc, SystemExit) and exc.code in (None, 0):
+        return (STATUS_OK, None, None, None, None, None)
+    return _exception_fields(exc)
+
+
 def run(source):
     if not _state["seeded"]:
         _adopt_instance()
+    if _state["task"] is not None:
+        _abandon_task()
     _state["runs"] += 1
     filename = f"<cloche:{_state['runs']}>"
     try:
         _remember_source(filename, source)
         body, expr = _compile(source, filename)
-        value = _execute(body, expr, _main.__dict__)
-    except SystemExit as exc:
-        _flush()
-        if exc.code is None or exc.code == 0:
-            return (STATUS_OK, None, None, None, None, None)
-        return _exception_fields(exc)
+        value = _start(body, expr, _main.__dict__)
     except BaseException as exc:
-        _flush()
-        return _exception_fields(exc)
+        return _finish_exception(exc)
+    if _state["task"] is not None:
+        return _advance()
     _flush()
     return (STATUS_OK, *_value_fields(value), None, None, None)
+
+
+def resume(replies):
+    """Continue a PENDING run with the host's replies."""
+    if _state["task"] is None:
+        exc = RuntimeError("cloche: resume without a pending run")
+        return _exception_fields(exc)
+    _callbacks.calls.deliver(replies)
+    return _advance()
+
+
+def configure(table_json):
+    """Install the host's callback table."""
+    try:
+        _callbacks.configure(table_json)
+    except BaseException as exc:
+        return _exception_fields(exc)
+    return (STATUS_OK, None, None, None, None, None)
 
 
 # Modules agents use most, imported once at build time so every sandbox
@@ -195,6 +260,7 @@ def preinit():
     # Warm the compiler and the code paths a run takes.
     run("__cloche_warm = [i * i for i in range(10)]\n__cloche_warm[-1]")
     run("async def __cloche_a():\n    return 1\nawait __cloche_a()")
+    configure("[]")
     for name in ("__cloche_warm", "__cloche_a"):
         _main.__dict__.pop(name, None)
     _state["runs"] = 0

@@ -16,8 +16,9 @@ typedef enum cloche_outcome {
     CLOCHE_OUTCOME_OK = 0,        /**< code finished (SystemExit(0) counts) */
     CLOCHE_OUTCOME_EXCEPTION = 1, /**< an uncaught Python exception */
     CLOCHE_OUTCOME_LIMIT = 2,     /**< a limit tripped; see cloche_result_limit */
-    CLOCHE_OUTCOME_CRASH = 3      /**< the guest trapped (e.g. wasm stack
+    CLOCHE_OUTCOME_CRASH = 3,     /**< the guest trapped (e.g. wasm stack
                                        exhausted); the sandbox was reset */
+    CLOCHE_OUTCOME_CANCELLED = 4  /**< cloche_sandbox_cancel stopped it */
 } cloche_outcome;
 
 /** Which limit tripped (CLOCHE_LIMIT_NONE unless the outcome is LIMIT). The
@@ -29,12 +30,21 @@ typedef enum cloche_limit {
     CLOCHE_LIMIT_MEMORY = 3,  /**< guest linear memory, in bytes */
     CLOCHE_LIMIT_STDOUT = 4,  /**< captured stdout bytes per run */
     CLOCHE_LIMIT_STDERR = 5,  /**< captured stderr bytes per run */
+    CLOCHE_LIMIT_CALLBACKS = 6, /**< callback invocations per run */
+    /** Milliseconds one callback may take before the guest sees
+     *  TimeoutError (a setting: it never ends the run by itself). */
+    CLOCHE_LIMIT_CALLBACK_TIMEOUT = 7,
+    /** Callback payload bytes per run, each direction (arguments sent,
+     *  results received). A call over it raises ValueError in the guest
+     *  (a setting: it never ends the run by itself). */
+    CLOCHE_LIMIT_CALLBACK_PAYLOAD = 8,
     CLOCHE_LIMIT__COUNT
 } cloche_limit;
 
-/** "ok", "exception", "limit", "crash". Static string. */
+/** "ok", "exception", "limit", "crash", "cancelled". Static string. */
 const char *cloche_outcome_name(cloche_outcome outcome);
-/** "none", "timeout", "fuel", "memory", "stdout", "stderr". Static string. */
+/** "none", "timeout", "fuel", "memory", "stdout", "stderr", "callbacks",
+ *  "callback_timeout", "callback_payload". Static string. */
 const char *cloche_limit_name(cloche_limit limit);
 
 /*

@@ -20,6 +20,9 @@ typedef struct cloche_sandbox cloche_sandbox;
 #define CLOCHE_DEFAULT_TIMEOUT_MS 30000u
 #define CLOCHE_DEFAULT_MEMORY_LIMIT (256u * 1024u * 1024u)
 #define CLOCHE_DEFAULT_OUTPUT_LIMIT (1u * 1024u * 1024u)
+#define CLOCHE_DEFAULT_CALLBACKS 10000u
+#define CLOCHE_DEFAULT_CALLBACK_TIMEOUT_MS 30000u
+#define CLOCHE_DEFAULT_CALLBACK_PAYLOAD (16u * 1024u * 1024u)
 
 /** Sandbox options. Initialize with CLOCHE_SANDBOX_OPTIONS_INIT. Copied (with
  *  every string they point to) by cloche_sandbox_new. */
