@@ -1,6 +1,6 @@
 # The README's two commands:
-#   make demo   build everything (first time: ~25 min on 2 cores) and run
-#               a sandboxed Python script
+#   make demo   build everything (first time: ~15 min on 2 cores) and run
+#               sandboxed Python scripts, one awaiting host tools
 #   make test   build everything and run all tests
 BUILD ?= build
 
@@ -13,6 +13,7 @@ build:
 
 demo: build
 	./$(BUILD)/cloche run examples/hello.py
+	./$(BUILD)/cloche run --demo-tools examples/tools.py
 
 test: build
 	bash tools/test.sh $(BUILD)

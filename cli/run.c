@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "demo_tools.h"
 
 static const char run_usage[] =
     "usage: cloche run [options] (FILE | -c CODE | -) [ARG...]\n"
@@ -20,6 +21,8 @@ static const char run_usage[] =
     "  --fuel N          instruction budget (enables fuel metering)\n"
     "  --max-output SIZE cap on stdout and on stderr each (default 1M)\n"
     "  --wall-clock      let the guest read the host's real time\n"
+    "  --demo-tools      register demo host tools: echo(**kw), sleep(seconds),\n"
+    "                    fail(message)\n"
     "  --json            print the result as one JSON object: stdout, stderr,\n"
     "                    value, exception, limit, duration, memory, fuel\n"
     "  -h, --help        this help\n"
@@ -31,7 +34,7 @@ static const char run_usage[] =
 
 typedef struct run_args {
     const char *code, *file;
-    int json;
+    int json, demo_tools;
     uint64_t fuel;
     cloche_sandbox_options opts;
     const char **argv;
@@ -56,6 +59,8 @@ static int parse_option(run_args *a, int argc, char **argv, int *i) {
         a->json = 1, takes = 0;
     } else if (strcmp(opt, "--wall-clock") == 0) {
         a->opts.wall_clock = 1, takes = 0;
+    } else if (strcmp(opt, "--demo-tools") == 0) {
+        a->demo_tools = 1, takes = 0;
     } else if (!val) {
         return usage_error("missing value for", opt);
     } else if (strcmp(opt, "-c") == 0) {
@@ -167,6 +172,8 @@ static int execute(const run_args *a, const char *code, size_t len) {
     }
     int exit_code = CLI_EXIT_INTERNAL;
     rc = cloche_sandbox_new(&sb, engine, &a->opts);
+    if (rc == 0 && a->demo_tools)
+        rc = demo_tools_register(sb);
     if (rc == 0)
         rc = cloche_run(&r, sb, code, len);
     if (rc != 0) {

@@ -301,8 +301,6 @@ static int ensure_instance(cloche_sandbox *sb) {
 }
 
 static int start_locked(cloche_sandbox *sb, const char *code, size_t len) {
-    if (sb->run_state == CLOCHE__RUN_PENDING)
-        return cloche__fail(sb, CLOCHE_ESTATE, "a run is already pending");
     cloche_result_free(sb->run_result);
     sb->run_result = NULL;
     sb->run_state = CLOCHE__RUN_IDLE;
@@ -334,8 +332,6 @@ static int end_pending(cloche_sandbox *sb) {
 }
 
 static int resume_locked(cloche_sandbox *sb) {
-    if (sb->run_state != CLOCHE__RUN_PENDING)
-        return cloche__fail(sb, CLOCHE_ESTATE, "no pending run");
     if (end_pending(sb))
         return 0;
     cloche__hub_expire(sb->hub, cloche__now_ns());
@@ -365,9 +361,18 @@ static int finish_step(cloche_step *out, cloche_sandbox *sb, int rc) {
     return rc;
 }
 
-static int acquire(cloche_sandbox *sb) {
+/* Take the sandbox for this thread; with want_pending >= 0, also require
+ * the run to be (1) or not be (0) pending, else CLOCHE_ESTATE. */
+static int acquire(cloche_sandbox *sb, int want_pending) {
     if (atomic_exchange(&sb->busy, 1))
         return cloche__fail(sb, CLOCHE_EBUSY, "sandbox is busy");
+    int pending = sb->run_state == CLOCHE__RUN_PENDING;
+    if (want_pending >= 0 && pending != want_pending) {
+        atomic_store(&sb->busy, 0);
+        return cloche__fail(sb, CLOCHE_ESTATE,
+                            pending ? "a run is already pending"
+                                    : "no pending run");
+    }
     return 0;
 }
 
@@ -375,7 +380,7 @@ int cloche__start(cloche_step *out, cloche_sandbox *sb, const char *code,
                   size_t len, int blocking) {
     if (!out || !sb || (!code && len))
         return cloche__fail(sb, CLOCHE_EINVAL, "NULL argument");
-    int rc = acquire(sb);
+    int rc = acquire(sb, 0);
     if (rc != 0)
         return rc;
     sb->blocking_driver = blocking;
@@ -390,7 +395,7 @@ int cloche_start(cloche_step *out, cloche_sandbox *sb, const char *code,
 int cloche_resume(cloche_step *out, cloche_sandbox *sb) {
     if (!out || !sb)
         return cloche__fail(sb, CLOCHE_EINVAL, "NULL argument");
-    int rc = acquire(sb);
+    int rc = acquire(sb, 1);
     if (rc != 0)
         return rc;
     return finish_step(out, sb, resume_locked(sb));
@@ -399,7 +404,7 @@ int cloche_resume(cloche_step *out, cloche_sandbox *sb) {
 int cloche_finish(cloche_result **out, cloche_sandbox *sb) {
     if (!out || !sb)
         return cloche__fail(sb, CLOCHE_EINVAL, "NULL argument");
-    int rc = acquire(sb);
+    int rc = acquire(sb, -1);
     if (rc != 0)
         return rc;
     if (sb->run_state != CLOCHE__RUN_DONE) {

@@ -10,7 +10,11 @@ Two calling styles, chosen by where the call is made:
   call returns an awaitable; the event loop batches every call made before
   it runs out of ready work and returns them to the host in one PENDING
   step, so `asyncio.gather` over callbacks overlaps on the host;
-- from sync code it blocks in a host import while the host runs the call.
+- from sync code (a plain `def`, or top-level code without `await`) it
+  blocks in a host import while the host runs the call and returns the
+  value.
+A generator expression or lambda takes the style of the frame consuming
+it, so `asyncio.gather(*(tool(x) for x in xs))` in async code gathers.
 
 Arguments are checked against the schema and encoded to JSON here, so a
 bad call raises TypeError before anything reaches the host.
@@ -182,14 +186,26 @@ class _Calls:
 calls = _Calls()
 
 
+_INHERITING = ("<genexpr>", "<lambda>")
+
+
 def _in_async_code(frame):
-    return bool(frame.f_code.co_flags & inspect.CO_COROUTINE)
+    while frame is not None and frame.f_code.co_name in _INHERITING:
+        frame = frame.f_back
+    return frame is not None and bool(frame.f_code.co_flags &
+                                      inspect.CO_COROUTINE)
+
+
+async def _await_reply(future):
+    return await future
 
 
 def _call(spec, args, kwargs, frame):
     payload = _encode(spec, args, kwargs)
     if _in_async_code(frame):
-        return calls.start(spec.name, payload)
+        # The call is made now (so calls gather into one batch); the
+        # coroutine only waits for the reply, and works with create_task.
+        return _await_reply(calls.start(spec.name, payload))
     kind, data = _cloche.call(spec.name, payload)
     return _reply_value(spec.name, kind, data)
 

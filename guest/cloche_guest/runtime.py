@@ -70,42 +70,45 @@ def _remember_source(filename, source):
     linecache.cache.pop(f"<cloche:{stale}>", None)
 
 
+_VALUE = "__cloche_value__"
+
+
 def _compile(source, filename):
-    """Compile the body and, separately, a trailing expression."""
+    """Compile the code; a trailing expression's value is stored in _VALUE.
+
+    The code stays one code object, so top-level `await` anywhere makes the
+    whole of it async code (which decides how host callbacks behave).
+    """
     tree = ast.parse(source, filename, "exec")
-    last = None
-    if tree.body and isinstance(tree.body[-1], ast.Expr):
-        last = ast.Expression(tree.body.pop().value)
-    body = compile(tree, filename, "exec", flags=_FLAGS, dont_inherit=True)
-    expr = None
-    if last is not None:
-        expr = compile(last, filename, "eval", flags=_FLAGS, dont_inherit=True)
-    return body, expr
+    has_value = bool(tree.body) and isinstance(tree.body[-1], ast.Expr)
+    if has_value:
+        last = tree.body[-1]
+        store = ast.Name(id=_VALUE, ctx=ast.Store())
+        tree.body[-1] = ast.copy_location(
+            ast.Assign(targets=[store], value=last.value), last)
+        ast.fix_missing_locations(tree)
+    code = compile(tree, filename, "exec", flags=_FLAGS, dont_inherit=True)
+    return code, has_value
 
 
 def _is_async(code):
     return bool(code.co_flags & inspect.CO_COROUTINE)
 
 
-def _start(body, expr, namespace):
+def _start(code, has_value, namespace):
     """Run sync code to the end, or start async code as the run's task.
 
     Returns the value of sync code; for async code returns None and leaves
     the task in _state["task"] for _advance().
     """
-    if not _is_async(body) and (expr is None or not _is_async(expr)):
+    if not _is_async(code):
         # Plain code runs with no loop running, so asyncio.run() works.
-        exec(body, namespace)
-        return eval(expr, namespace) if expr is not None else None
+        exec(code, namespace)
+        return namespace.pop(_VALUE, None) if has_value else None
 
     async def main():
-        result = eval(body, namespace)
-        if _is_async(body):
-            await result
-        if expr is None:
-            return None
-        value = eval(expr, namespace)
-        return (await value) if _is_async(expr) else value
+        await eval(code, namespace)
+        return namespace.pop(_VALUE, None) if has_value else None
 
     _state["task"] = _session_loop().create_task(main())
     return None
@@ -208,8 +211,8 @@ def run(source):
     filename = f"<cloche:{_state['runs']}>"
     try:
         _remember_source(filename, source)
-        body, expr = _compile(source, filename)
-        value = _start(body, expr, _main.__dict__)
+        code, has_value = _compile(source, filename)
+        value = _start(code, has_value, _main.__dict__)
     except BaseException as exc:
         return _finish_exception(exc)
     if _state["task"] is not None:

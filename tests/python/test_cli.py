@@ -104,3 +104,40 @@ def test_help_lists_exit_codes():
 
 def test_unknown_command():
     assert cloche("frobnicate").returncode == 2
+
+
+def test_demo_tools_gather_and_errors():
+    code = (
+        "import asyncio, time\n"
+        "t = time.monotonic()\n"
+        "r = await asyncio.gather(*(sleep(seconds=0.3) for _ in range(5)))\n"
+        "print(len(r), time.monotonic() - t < 1.2)\n"
+        "print(await echo(a=1))\n"
+        "try:\n"
+        "    await fail(message='nope')\n"
+        "except CallbackError as e:\n"
+        "    print('caught', e)\n"
+    )
+    p = cloche("run", "--demo-tools", "-c", code)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout == "5 True\n{'a': 1}\ncaught nope\n"
+
+
+def test_demo_tools_sync_style_and_uncaught_failure():
+    p = cloche("run", "--demo-tools", "-c", "print(echo(x=[1]))\nfail(message='m')")
+    assert p.returncode == 1
+    assert p.stdout == "{'x': [1]}\n"
+    assert "CallbackError: m" in p.stderr
+
+
+def test_no_tools_without_flag():
+    p = cloche("run", "-c", "echo(a=1)")
+    assert p.returncode == 1
+    assert "NameError" in p.stderr
+
+
+def test_example_tools_script():
+    p = cloche("run", "--demo-tools", str(ROOT / "examples" / "tools.py"))
+    assert p.returncode == 0, p.stderr
+    assert "echo said: {'city': 'Oslo', 'days': 3}" in p.stdout
+    assert "caught: the host says no" in p.stdout
