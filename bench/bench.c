@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "cloche.h"
+#include "demo_tools.h"
 
 static uint64_t now_ns(void) {
     struct timespec ts;
@@ -100,6 +101,48 @@ static void bench_session(cloche_engine *e, size_t n) {
            median_us(samples, n), median_us(samples, n) / 10.0);
     cloche_sandbox_free(sb);
     free(samples);
+}
+
+/* Median over n samples of one run of `code`, divided by `per`. */
+static double run_median_us(cloche_sandbox *sb, const char *code, size_t n,
+                            double per) {
+    uint64_t *samples = calloc(n, sizeof *samples);
+    for (size_t i = 0; i < n; i++) {
+        uint64_t t0 = now_ns();
+        cloche_result_free(run_ok(sb, code));
+        samples[i] = now_ns() - t0;
+    }
+    double m = median_us(samples, n) / per;
+    free(samples);
+    return m;
+}
+
+/* Callbacks: round trips in both styles, and overlap under gather. */
+static void bench_callbacks(cloche_engine *e, size_t n) {
+    cloche_sandbox *sb = NULL;
+    int rc = cloche_sandbox_new(&sb, e, NULL);
+    if (rc || (rc = demo_tools_register(sb)))
+        die("sandbox with tools", rc);
+    cloche_result_free(run_ok(sb, "def sync_loop(k):\n"
+                                  "    for _ in range(k): echo()\n"
+                                  "async def async_loop(k):\n"
+                                  "    for _ in range(k): await echo()\n"
+                                  "def empty_loop(k):\n"
+                                  "    for _ in range(k): pass"));
+    double base = run_median_us(sb, "empty_loop(1000)", n, 1000.0);
+    double sync_us = run_median_us(sb, "sync_loop(1000)", n, 1000.0);
+    double async_us = run_median_us(sb, "await async_loop(1000)", n, 1000.0);
+    printf("(d) callback round trip, sync style  median %9.2f us\n",
+           sync_us - base);
+    printf("    callback round trip, await       median %9.2f us\n",
+           async_us - base);
+    double gather = run_median_us(
+        sb, "import asyncio\n"
+            "await asyncio.gather(*(sleep(seconds=0.01) for _ in range(100)))",
+        n, 1000.0);
+    printf("    100 x 10 ms callbacks via gather median %9.2f ms wall "
+           "(serial would be 1000 ms)\n", gather);
+    cloche_sandbox_free(sb);
 }
 
 static char *read_text(const char *path) {
@@ -190,6 +233,7 @@ int main(int argc, char **argv) {
            (double)(now_ns() - t0) / 1e6);
     bench_fresh(e, quick ? 20 : 500);
     bench_session(e, quick ? 20 : 200);
+    bench_callbacks(e, quick ? 5 : 21);
     bench_kernels(e);
     cloche_engine_free(e);
     return 0;

@@ -50,10 +50,23 @@ int cloche__admit_call(cloche_sandbox *sb, cloche_call *call,
     return 0;
 }
 
-/* Start an admitted call: on the pool if it has an implementation. */
+/*
+ * Start an admitted call. An async-capable fn is called right here: its
+ * contract is to return quickly (completing now or later from any thread),
+ * and skipping a thread hand-off is what makes a round trip cost
+ * microseconds. A plain sync_fn may block, so it goes to the worker pool,
+ * where it cannot hold up the run or the other calls of a batch.
+ */
 static void start_call(cloche_sandbox *sb, cloche_call *call,
                        const cloche__callback *cb, int sync_style) {
-    if (cb->fn || cb->sync_fn) {
+    if (cb->fn) {
+        size_t len;
+        const char *args = cloche_call_args(call, &len);
+        cloche__call_hold_for_impl(call);
+        cb->fn(call, args, len, cb->userdata);
+        return;
+    }
+    if (cb->sync_fn) {
         cloche__callback_dispatch(sb->engine->pool, cb, call);
         return;
     }

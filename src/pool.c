@@ -1,7 +1,7 @@
 /*
- * Worker pool. Invariants: `queue` is a FIFO guarded by `lock`; a worker
- * is started only when work is queued and every existing worker is busy,
- * up to `max`. Workers exit only when the pool is freed, after the queue
+ * Worker pool. Invariants: the job list is a FIFO guarded by `lock`, and
+ * `queued` counts its entries; a worker is started when more jobs are
+ * queued than workers are idle, up to `max`. Workers exit only when the pool is freed, after the queue
  * drains. Worker stacks are large enough to call into a sandbox.
  */
 #include <pthread.h>
@@ -23,7 +23,7 @@ struct cloche__pool {
     pthread_cond_t work;
     job *head, *tail;
     pthread_t *threads;
-    size_t max, started, idle;
+    size_t max, started, idle, queued;
     int stopping;
 };
 
@@ -40,6 +40,7 @@ static void *worker(void *arg) {
             break; /* stopping and drained */
         job *j = p->head;
         p->head = j->next;
+        p->queued--;
         if (!p->head)
             p->tail = NULL;
         pthread_mutex_unlock(&p->lock);
@@ -64,9 +65,10 @@ int cloche__pool_new(cloche__pool **out, size_t max_threads) {
     return 0;
 }
 
-/* Called with the lock held: add a worker if all are busy. */
+/* Called with the lock held: add a worker if the idle ones cannot take
+ * every queued job. */
 static void maybe_start_worker(cloche__pool *p) {
-    if (p->idle > 0 || p->started >= p->max)
+    if (p->queued <= p->idle || p->started >= p->max)
         return;
     pthread_attr_t attr;
     pthread_attr_init(&attr);
@@ -89,6 +91,7 @@ int cloche__pool_submit(cloche__pool *p, cloche__pool_fn fn, void *arg) {
     else
         p->head = j;
     p->tail = j;
+    p->queued++;
     maybe_start_worker(p);
     int ok = p->started > 0;
     pthread_cond_signal(&p->work);
@@ -97,6 +100,7 @@ int cloche__pool_submit(cloche__pool *p, cloche__pool_fn fn, void *arg) {
         cloche__pool_fn f = fn;
         pthread_mutex_lock(&p->lock);
         p->head = p->tail = NULL;
+        p->queued = 0;
         pthread_mutex_unlock(&p->lock);
         free(j);
         f(arg);

@@ -28,17 +28,21 @@ extern "C" {
 typedef struct cloche_call cloche_call;
 
 /**
- * A callback's implementation. Called on one of the engine's worker threads
- * with the call's arguments as a JSON object (borrowed, valid until the
- * call is completed). It may complete the call before returning (sync) or
- * later from any thread (async); it must not block for long if it can
- * complete later instead, since workers are shared.
+ * A callback's implementation. Called on the thread driving the run (the
+ * one inside cloche_run / cloche_start / cloche_resume), with the call's
+ * arguments as a JSON object (borrowed, valid until the call is
+ * completed). It may complete the call before returning or later from any
+ * thread. It must return quickly: the calls of a gathered batch are started
+ * one after another, so anything slow belongs on another thread (or use a
+ * cloche_sync_callback_fn, which cloche runs on its worker pool).
  */
 typedef void (*cloche_callback_fn)(cloche_call *call, const char *args_json,
                                    size_t args_len, void *userdata);
 
 /**
- * Convenience for plain synchronous C functions: return 0 and set
+ * Convenience for plain synchronous C functions, which may block: cloche
+ * runs them on the engine's bounded worker pool (16 threads), so gathered
+ * calls overlap and the callback timeout still applies. Return 0 and set
  * *result_json to malloc'd JSON text (NULL means null), or return nonzero
  * and set *error to a malloc'd message (NULL: "callback failed"). cloche
  * frees both.

@@ -208,6 +208,40 @@ static void test_plain_sync_function(void **state) {
     cloche_sandbox_free(sb);
 }
 
+static atomic_int blocking_active, blocking_peak;
+
+static int blocking_fn(char **result, char **error, const char *args,
+                       void *ud) {
+    (void)error, (void)args, (void)ud;
+    int now = atomic_fetch_add(&blocking_active, 1) + 1;
+    int peak = atomic_load(&blocking_peak);
+    while (now > peak && !atomic_compare_exchange_weak(&blocking_peak, &peak,
+                                                       now))
+        ;
+    struct timespec d = {0, 100 * 1000 * 1000};
+    nanosleep(&d, NULL); /* blocks its worker thread */
+    atomic_fetch_sub(&blocking_active, 1);
+    *result = strdup("true");
+    return 0;
+}
+
+static void test_blocking_sync_fns_overlap_on_pool(void **state) {
+    (void)state;
+    cloche_sandbox *sb = test_sandbox(NULL);
+    cloche_callback_def d = CLOCHE_CALLBACK_DEF_INIT;
+    d.name = "block";
+    d.sync_fn = blocking_fn;
+    assert_int_equal(cloche_sandbox_add_callback(sb, &d), 0);
+    cloche_result *r = test_run_ok(
+        sb, "import asyncio\n"
+            "all(await asyncio.gather(*(block() for _ in range(4))))");
+    assert_string_equal(cloche_result_value_repr(r), "True");
+    cloche_result_free(r);
+    /* All four were blocked at the same time on different workers. */
+    assert_int_equal(atomic_load(&blocking_peak), 4);
+    cloche_sandbox_free(sb);
+}
+
 static void test_schema_violations_never_reach_host(void **state) {
     (void)state;
     cloche_sandbox *sb = test_sandbox(NULL);
@@ -494,6 +528,7 @@ int main(void) {
         cmocka_unit_test(test_dotted_names),
         cmocka_unit_test(test_errors_both_ways),
         cmocka_unit_test(test_plain_sync_function),
+        cmocka_unit_test(test_blocking_sync_fns_overlap_on_pool),
         cmocka_unit_test(test_schema_violations_never_reach_host),
         cmocka_unit_test(test_invocation_cap),
         cmocka_unit_test(test_callback_timeout),
