@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include <jansson.h>
@@ -20,6 +21,12 @@ static uint64_t now_ns(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static long minor_faults(void) {
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_minflt;
 }
 
 static int cmp_u64(const void *a, const void *b) {
@@ -56,8 +63,9 @@ static cloche_result *run_ok(cloche_sandbox *sb, const char *code) {
 /* (a) fresh sandbox -> result of 1+1, and its two halves. */
 static void bench_fresh(cloche_engine *e, size_t n) {
     uint64_t *total = calloc(n, sizeof *total), *create = calloc(n, 8),
-             *run = calloc(n, 8), *destroy = calloc(n, 8);
+             *run = calloc(n, 8), *destroy = calloc(n, 8), *faults = calloc(n, 8);
     for (size_t i = 0; i < n; i++) {
+        long f0 = minor_faults();
         cloche_sandbox *sb = NULL;
         cloche_result *r = NULL;
         uint64_t t0 = now_ns();
@@ -67,6 +75,7 @@ static void bench_fresh(cloche_engine *e, size_t n) {
         uint64_t t1 = now_ns();
         rc = cloche_run(&r, sb, "1+1", 3);
         uint64_t t2 = now_ns();
+        faults[i] = (uint64_t)(minor_faults() - f0);
         if (rc || strcmp(cloche_result_value_repr(r), "2") != 0)
             die("1+1", rc ? rc : CLOCHE_EGUEST);
         cloche_result_free(r);
@@ -77,9 +86,11 @@ static void bench_fresh(cloche_engine *e, size_t n) {
     }
     printf("(a) fresh sandbox -> 1+1 -> free     median %9.1f us  (n=%zu)\n",
            median_us(total, n), n);
-    printf("      sandbox_new %.1f us, run %.1f us, free %.1f us\n",
-           median_us(create, n), median_us(run, n), median_us(destroy, n));
-    free(total), free(create), free(run), free(destroy);
+    printf("      sandbox_new %.1f us, run %.1f us, free %.1f us; "
+           "%.0f page faults (copy-on-write of the image)\n",
+           median_us(create, n), median_us(run, n), median_us(destroy, n),
+           median_us(faults, n) * 1000.0);
+    free(total), free(create), free(run), free(destroy), free(faults);
 }
 
 /* (b) ten small runs in one sandbox. */

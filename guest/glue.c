@@ -22,6 +22,8 @@
 #include <errno.h>
 #include <stdint.h>
 #include <wasi/api.h>
+
+#include "guest.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -129,7 +131,20 @@ static PyObject *mod_call(PyObject *self, PyObject *const *args,
     return out;
 }
 
+/* _cloche.compile(source: str, filename: str) -> (code, has_value) */
+static PyObject *mod_compile(PyObject *self, PyObject *const *args,
+                             Py_ssize_t nargs) {
+    (void)self;
+    if (nargs != 2 || !PyUnicode_Check(args[0]) || !PyUnicode_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "compile(source: str, filename: str)");
+        return NULL;
+    }
+    return cloche_guest_compile(args[0], args[1]);
+}
+
 static PyMethodDef cloche_methods[] = {
+    {"compile", (PyCFunction)(void (*)(void))mod_compile, METH_FASTCALL,
+     "Compile a run's source; returns (code, has_value)."},
     {"call", (PyCFunction)(void (*)(void))mod_call, METH_FASTCALL,
      "Run a host callback now; returns (kind, reply bytes)."},
     {"environ", mod_environ, METH_NOARGS, "The embedder's env as b'K=V'."},
@@ -191,6 +206,10 @@ EXPORT("cloche_init") void cloche_init(void) {
         abort();
     }
     Py_DECREF(pre);
+    if (cloche_guest_immortalize_image() != 0) {
+        PyErr_Print();
+        abort();
+    }
 }
 
 /* --- buffers shared with the host --------------------------------------- */

@@ -28,16 +28,21 @@ sysconfigdata=$(ls "$PY"/wasm/build/lib.wasi-wasm32-3.13/_sysconfigdata_*.py | h
 cp "$OUT/python313.zip" "$OUT/stage/usr/local/lib/python313.zip"
 
 log "guest: compile and link the reactor"
-"$CC" -O2 -std=c11 -Wall -Wextra -Werror -Wno-unused-parameter \
-    -I"$PY/src/Include" -I"$PY/wasm" -c "$CLOCHE_ROOT/guest/glue.c" -o "$OUT/glue.o"
+objs=()
+for src in "$CLOCHE_ROOT"/guest/*.c; do
+  obj="$OUT/$(basename "${src%.c}").o"
+  "$CC" -O2 -std=c11 -Wall -Wextra -Werror -Wno-unused-parameter \
+      -I"$PY/src/Include" -I"$PY/wasm" -c "$src" -o "$obj"
+  objs+=("$obj")
+done
 # shellcheck disable=SC2046
 "$CC" -O2 -mexec-model=reactor -z stack-size=8388608 -Wl,--stack-first \
-    -Wl,--strip-debug -o "$OUT/cloche-guest-raw.wasm" "$OUT/glue.o" \
+    -Wl,--strip-debug -o "$OUT/cloche-guest-raw.wasm" "${objs[@]}" \
     $(cat "$PY/link-libs.txt")
 
 log "guest: pre-initialize with Wizer"
 "$WIZER" --allow-wasi --init-func cloche_init --inherit-stdio true \
     --mapdir "/::$OUT/stage" -o "$OUT/cloche-guest.wasm" "$OUT/cloche-guest-raw.wasm"
-rm -rf "$OUT/stage" "$OUT/glue.o"
+rm -rf "$OUT/stage" "${objs[@]}"
 stamp_set "$OUT"
 echo "$OUT"

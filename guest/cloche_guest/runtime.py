@@ -10,7 +10,6 @@ Text fields are UTF-8 bytes (lone surrogates backslash-escaped) or None;
 the time until the next timer in decimal nanoseconds, or None.
 """
 
-import ast
 import inspect
 import json
 import linecache
@@ -27,7 +26,6 @@ STATUS_OK = 0
 STATUS_EXCEPTION = 1
 STATUS_PENDING = 2
 
-_FLAGS = ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
 # co_filename of runtime frames (the .py path the image was compiled with).
 _RUNTIME_DIR = __file__.rpartition("/")[0] + "/"
 _LINECACHE_KEEP = 64  # sources of recent runs kept for tracebacks
@@ -78,17 +76,10 @@ def _compile(source, filename):
 
     The code stays one code object, so top-level `await` anywhere makes the
     whole of it async code (which decides how host callbacks behave).
+    Returns (code, has_value). The work is done in C (guest/compile.c).
     """
-    tree = ast.parse(source, filename, "exec")
-    has_value = bool(tree.body) and isinstance(tree.body[-1], ast.Expr)
-    if has_value:
-        last = tree.body[-1]
-        store = ast.Name(id=_VALUE, ctx=ast.Store())
-        tree.body[-1] = ast.copy_location(
-            ast.Assign(targets=[store], value=last.value), last)
-        ast.fix_missing_locations(tree)
-    code = compile(tree, filename, "exec", flags=_FLAGS, dont_inherit=True)
-    return code, has_value
+    code, has_value = _cloche.compile(source, filename)
+    return code, bool(has_value)
 
 
 def _is_async(code):
@@ -269,3 +260,8 @@ def preinit():
     _state["runs"] = 0
     _state["seeded"] = False
     linecache.clearcache()
+    # Everything alive now becomes part of the image; the C glue then makes
+    # it immortal (guest/immortal.c). Collect first so no garbage does.
+    import gc
+
+    gc.collect()

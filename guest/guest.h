@@ -1,0 +1,13 @@
+/* Declarations shared by the guest's C files. */
+#ifndef CLOCHE_GUEST_H
+#define CLOCHE_GUEST_H
+
+#include <Python.h>
+
+/* compile.c: compile(source) for a run -> (code, has_value). */
+PyObject *cloche_guest_compile(PyObject *source, PyObject *filename);
+
+/* immortal.c: immortalize the image's objects (build time). 0 or -1. */
+int cloche_guest_immortalize_image(void);
+
+#endif
