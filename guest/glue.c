@@ -11,7 +11,9 @@
  *                                 of a result record owned by the guest and
  *                                 valid until the next call; 0 on failure
  *   cloche_resume(ptr, len) -> u64   continue a PENDING run with replies
- *   cloche_configure(ptr, len) -> u64  install the callback table (JSON)
+ *   cloche_control(ptr, len) -> u64    a host operation: first byte the op
+ *                                 (1 configure callbacks, 2 state save,
+ *                                 3 state load, 4 clear), then its data
  * Imports: WASI preview1 and cloche.{memory_denied, call, reply}.
  *
  * The glue never trusts anything: the host may pass any (ptr, len), but the
@@ -281,14 +283,15 @@ static int valid_result(PyObject *r) {
            PyLong_Check(PyTuple_GET_ITEM(r, 0));
 }
 
-/* Call runtime.<method>(arg) and encode the tuple it returns. */
-static uint64_t call_runtime(const char *method, PyObject *arg) {
+/* Call runtime.<method>(*args) and encode the tuple it returns. Steals
+ * args (NULL: an allocation already failed). */
+static uint64_t call_runtime(const char *method, PyObject *args) {
     PyObject *res = NULL;
-    if (arg) {
+    if (args) {
         PyObject *fn = PyObject_GetAttrString(g_runtime, method);
-        res = fn ? PyObject_CallOneArg(fn, arg) : NULL;
+        res = fn ? PyObject_Call(fn, args, NULL) : NULL;
         Py_XDECREF(fn);
-        Py_DECREF(arg);
+        Py_DECREF(args);
     }
     uint64_t packed = 0;
     if (valid_result(res))
@@ -299,22 +302,27 @@ static uint64_t call_runtime(const char *method, PyObject *arg) {
     return packed;
 }
 
+static const char *guest_bytes(uint32_t ptr) {
+    return (const char *)(uintptr_t)ptr;
+}
+
 EXPORT("cloche_run") uint64_t cloche_run(uint32_t ptr, uint32_t len) {
     /* Invalid UTF-8 becomes U+FFFD and then a SyntaxError outcome. */
-    return call_runtime("run",
-                        PyUnicode_DecodeUTF8((const char *)(uintptr_t)ptr,
-                                             (Py_ssize_t)len, "replace"));
+    return call_runtime("run", Py_BuildValue("(N)", PyUnicode_DecodeUTF8(
+                                                        guest_bytes(ptr),
+                                                        (Py_ssize_t)len,
+                                                        "replace")));
 }
 
 EXPORT("cloche_resume") uint64_t cloche_resume(uint32_t ptr, uint32_t len) {
-    return call_runtime("resume",
-                        PyBytes_FromStringAndSize((const char *)(uintptr_t)ptr,
-                                                  (Py_ssize_t)len));
+    return call_runtime("resume", Py_BuildValue("(y#)", guest_bytes(ptr),
+                                                (Py_ssize_t)len));
 }
 
-EXPORT("cloche_configure") uint64_t cloche_configure(uint32_t ptr,
-                                                     uint32_t len) {
-    return call_runtime("configure",
-                        PyUnicode_DecodeUTF8((const char *)(uintptr_t)ptr,
-                                             (Py_ssize_t)len, "strict"));
+EXPORT("cloche_control") uint64_t cloche_control(uint32_t ptr, uint32_t len) {
+    if (len == 0)
+        return 0;
+    const char *p = guest_bytes(ptr);
+    return call_runtime("control", Py_BuildValue("(iy#)", (int)(uint8_t)p[0],
+                                                 p + 1, (Py_ssize_t)len - 1));
 }

@@ -7,6 +7,7 @@
  *   cloche/sandbox.h  one isolated interpreter, its limits, cloche_run
  *   cloche/result.h   the immutable outcome of a run
  *   cloche/callback.h host callbacks and the run state machine
+ *   cloche/session.h  clear, state snapshots (pickle), image snapshots
  *
  * Conventions (see docs/api.md):
  *   - Fallible calls return int: 0 or a negative CLOCHE_E* code. Outputs come
@@ -28,5 +29,6 @@
 #include "cloche/result.h"
 #include "cloche/sandbox.h"
 #include "cloche/callback.h"
+#include "cloche/session.h"
 
 #endif

@@ -67,7 +67,7 @@ struct cloche_sandbox {
     wasmtime_store_t *store;
     wasmtime_context_t *ctx;
     wasmtime_memory_t memory;
-    wasmtime_func_t fn_alloc, fn_free, fn_run, fn_resume, fn_configure;
+    wasmtime_func_t fn_alloc, fn_free, fn_run, fn_resume, fn_control;
     cloche__wasi *wasi;
     cloche__vfs *vfs;
     int needs_reset; /* a trap left the interpreter in an unknown state */
@@ -128,6 +128,13 @@ const uint8_t *cloche__guest_wasm(size_t *len);
 const uint8_t *cloche__stdlib_zip(size_t *len);
 const char *cloche__guest_build_id(void);
 
+/* sandbox.c: take the sandbox for this thread (CLOCHE_EBUSY otherwise);
+ * with want_pending 0 or 1, also require a run to be pending or not
+ * (CLOCHE_ESTATE otherwise). */
+int cloche__acquire(cloche_sandbox *sb, int want_pending);
+void cloche__release(cloche_sandbox *sb);
+/* Re-instantiate if there is no instance or it needs a reset. */
+int cloche__ensure_instance(cloche_sandbox *sb);
 /* sandbox.c */
 int cloche__sandbox_instantiate(cloche_sandbox *sb);
 void cloche__sandbox_teardown(cloche_sandbox *sb);
@@ -153,6 +160,20 @@ int cloche__add_async_call(cloche_sandbox *sb, uint32_t id, const char *name,
                            size_t name_len, const uint8_t *args,
                            size_t args_len);
 
+/* guest_call.c: invoke an export (0, or -1 with the trap code/message). */
+int cloche__guest_call(cloche_sandbox *sb, const wasmtime_func_t *fn,
+                       const wasmtime_val_t *args, size_t nargs,
+                       wasmtime_val_t *result, int *trap_code, char *msg,
+                       size_t msglen);
+/* Copy bytes into a new guest buffer (cloche_alloc). 0 or CLOCHE_E*. */
+int cloche__guest_copy_in(cloche_sandbox *sb, const void *data, size_t len,
+                          uint32_t *guest_ptr);
+/* Free a guest buffer; -1 (and the sandbox marked for reset) on a trap. */
+int cloche__guest_free(cloche_sandbox *sb, uint32_t ptr);
+
+/* session.c: install the callback table if it changed. 0 or CLOCHE_E*. */
+int cloche__configure_guest(cloche_sandbox *sb);
+
 /* result.c */
 #define CLOCHE__RECORD_FIELDS 5
 typedef struct cloche__span {
@@ -165,8 +186,13 @@ int cloche__record_split(const uint8_t *rec, size_t len, uint32_t *status,
                          cloche__span fields[CLOCHE__RECORD_FIELDS]);
 cloche_result *cloche__result_new(void);
 void cloche__result_set_cancelled(cloche_result *r);
-/* Parse the guest's result record (already bounds-checked as a whole). */
-int cloche__result_parse(cloche_result *r, const uint8_t *rec, size_t len);
+/* guest_call.c: bounds-check and split the record at `packed`. 0 or -1. */
+int cloche__guest_record(cloche_sandbox *sb, uint64_t packed,
+                         uint32_t *status,
+                         cloche__span fields[CLOCHE__RECORD_FIELDS]);
+/* Fill r from a finished (0) or exception (1) record's fields (copied). */
+int cloche__result_fill(cloche_result *r, uint32_t status,
+                        const cloche__span f[CLOCHE__RECORD_FIELDS]);
 void cloche__result_set_limit(cloche_result *r, cloche_limit limit,
                               const char *detail);
 void cloche__result_set_crash(cloche_result *r, const char *detail);

@@ -84,10 +84,9 @@ int cloche__record_split(const uint8_t *rec, size_t len, uint32_t *status,
     return at == len ? 0 : -1;
 }
 
-int cloche__result_parse(cloche_result *r, const uint8_t *rec, size_t len) {
-    uint32_t status;
-    cloche__span f[CLOCHE__RECORD_FIELDS];
-    if (cloche__record_split(rec, len, &status, f) != 0 || status > 1)
+int cloche__result_fill(cloche_result *r, uint32_t status,
+                        const cloche__span f[CLOCHE__RECORD_FIELDS]) {
+    if (status > 1)
         return -1;
     for (int i = 0; i < RECORD_FIELDS; i++)
         if (f[i].data && !(r->fields[i] = dup_bytes(f[i].data, f[i].len)))

@@ -19,26 +19,6 @@
 
 #define STATUS_PENDING 2u
 
-/* Call a guest export; returns 0, or -1 with a trap/error message. */
-static int call_guest(cloche_sandbox *sb, const wasmtime_func_t *fn,
-                      const wasmtime_val_t *args, size_t nargs,
-                      wasmtime_val_t *result, int *trap_code, char *msg,
-                      size_t msglen) {
-    wasm_trap_t *trap = NULL;
-    wasmtime_error_t *err = wasmtime_func_call(sb->ctx, fn, args, nargs,
-                                               result, result ? 1 : 0, &trap);
-    *trap_code = -1;
-    if (err) {
-        cloche__take_wasmtime_error(err, msg, msglen);
-        return -1;
-    }
-    if (trap) {
-        *trap_code = cloche__take_trap(trap, msg, msglen);
-        return -1;
-    }
-    return 0;
-}
-
 static void arm_limits(cloche_sandbox *sb, uint64_t start) {
     sb->stop = CLOCHE__STOP_NONE;
     sb->memory_denied = 0;
@@ -158,12 +138,9 @@ static void finish_run(cloche_sandbox *sb) {
 
 /* Act on what a step returned: finished, pending or malformed. */
 static int take_record(cloche_sandbox *sb, uint64_t packed) {
-    uint64_t ptr = packed & 0xFFFFFFFFu, len = packed >> 32;
-    cloche__mem m = cloche__sandbox_mem(sb);
     uint32_t status = 0;
     cloche__span f[CLOCHE__RECORD_FIELDS];
-    if (packed == 0 || ptr > m.size || len > m.size - ptr ||
-        cloche__record_split(m.base + ptr, (size_t)len, &status, f) != 0) {
+    if (cloche__guest_record(sb, packed, &status, f) != 0) {
         if (sb->memory_denied) {
             set_limit(sb, CLOCHE_LIMIT_MEMORY, "memory limit reached");
             return 0;
@@ -184,39 +161,13 @@ static int take_record(cloche_sandbox *sb, uint64_t packed) {
         sb->run_state = CLOCHE__RUN_PENDING;
         return 0;
     }
-    if (cloche__result_parse(sb->run_result, m.base + ptr, (size_t)len) != 0) {
+    if (cloche__result_fill(sb->run_result, status, f) != 0) {
         sb->needs_reset = 1;
         return cloche__fail(sb, CLOCHE_EGUEST, "malformed result record");
     }
     if (sb->memory_denied &&
         cloche__result_is_exception(sb->run_result, "MemoryError"))
         set_limit(sb, CLOCHE_LIMIT_MEMORY, "memory limit reached, in bytes");
-    return 0;
-}
-
-/* Copy bytes into a fresh guest buffer (cloche_alloc). */
-static int copy_in(cloche_sandbox *sb, const void *data, size_t len,
-                   uint32_t *guest_ptr) {
-    if (len > UINT32_MAX - 1)
-        return cloche__fail(sb, CLOCHE_ETOOBIG, "input is larger than 4 GiB");
-    wasmtime_val_t arg = {.kind = WASMTIME_I32, .of.i32 = (int32_t)len};
-    wasmtime_val_t res;
-    char msg[256];
-    int code;
-    if (call_guest(sb, &sb->fn_alloc, &arg, 1, &res, &code, msg, sizeof msg)) {
-        sb->needs_reset = 1;
-        return cloche__fail(sb, CLOCHE_EGUEST, "guest alloc failed: %s", msg);
-    }
-    uint32_t p = (uint32_t)res.of.i32;
-    cloche__mem m = cloche__sandbox_mem(sb);
-    if (p == 0)
-        return cloche__fail(sb, CLOCHE_ETOOBIG,
-                            "no guest memory for %zu bytes of input", len);
-    if ((uint64_t)p + len > m.size)
-        return cloche__fail(sb, CLOCHE_EGUEST, "guest alloc out of bounds");
-    if (len)
-        memcpy(m.base + p, data, len);
-    *guest_ptr = p;
     return 0;
 }
 
@@ -229,7 +180,7 @@ static int step(cloche_sandbox *sb, const wasmtime_func_t *fn,
     uint32_t ptr = 0;
     cloche__ticker_enter(sb->engine->ticker);
     wasmtime_context_set_epoch_deadline(sb->ctx, 1);
-    int rc = copy_in(sb, data, len, &ptr);
+    int rc = cloche__guest_copy_in(sb, data, len, &ptr);
     wasmtime_val_t res;
     char msg[256];
     int code = -1;
@@ -237,7 +188,7 @@ static int step(cloche_sandbox *sb, const wasmtime_func_t *fn,
     if (rc == 0) {
         wasmtime_val_t args[2] = {{.kind = WASMTIME_I32, .of.i32 = (int32_t)ptr},
                                   {.kind = WASMTIME_I32, .of.i32 = (int32_t)len}};
-        trap = call_guest(sb, fn, args, 2, &res, &code, msg, sizeof msg);
+        trap = cloche__guest_call(sb, fn, args, 2, &res, &code, msg, sizeof msg);
     }
     cloche__ticker_leave(sb->engine->ticker);
     if (rc != 0)
@@ -247,65 +198,22 @@ static int step(cloche_sandbox *sb, const wasmtime_func_t *fn,
         trapped(sb, code, msg);
     } else {
         rc = take_record(sb, (uint64_t)res.of.i64);
-        /* Best effort: a failed free only leaks inside the guest. */
-        wasmtime_val_t arg = {.kind = WASMTIME_I32, .of.i32 = (int32_t)ptr};
-        if (call_guest(sb, &sb->fn_free, &arg, 1, NULL, &code, msg, sizeof msg))
-            sb->needs_reset = 1;
+        cloche__guest_free(sb, ptr); /* a failure only marks for reset */
     }
     if (rc == 0 && sb->run_state == CLOCHE__RUN_DONE)
         finish_run(sb);
     return rc;
 }
 
-/* Install the callback table in the instance if it changed. */
-static int configure_guest(cloche_sandbox *sb) {
-    if (sb->configured == sb->callbacks.generation)
-        return 0;
-    char *table = cloche__callbacks_table(&sb->callbacks);
-    if (!table)
-        return cloche__fail(sb, CLOCHE_ENOMEM, "out of memory");
-    uint32_t ptr = 0;
-    cloche__ticker_enter(sb->engine->ticker);
-    wasmtime_context_set_epoch_deadline(sb->ctx, 1);
-    int rc = copy_in(sb, table, strlen(table), &ptr);
-    wasmtime_val_t args[2] = {{.kind = WASMTIME_I32, .of.i32 = (int32_t)ptr},
-                              {.kind = WASMTIME_I32,
-                               .of.i32 = (int32_t)strlen(table)}};
-    wasmtime_val_t res;
-    char msg[256];
-    int code;
-    if (rc == 0 && call_guest(sb, &sb->fn_configure, args, 2, &res, &code,
-                              msg, sizeof msg) != 0) {
-        sb->needs_reset = 1;
-        rc = cloche__fail(sb, CLOCHE_EGUEST, "installing callbacks: %s", msg);
-    }
-    cloche__ticker_leave(sb->engine->ticker);
-    free(table);
-    if (rc == 0) {
-        uint64_t packed = (uint64_t)res.of.i64;
-        cloche__mem m = cloche__sandbox_mem(sb);
-        uint64_t p = packed & 0xFFFFFFFFu, n = packed >> 32;
-        if (packed == 0 || p > m.size || n < 4 || n > m.size - p ||
-            cloche__load_u32(m.base + p) != 0)
-            return cloche__fail(sb, CLOCHE_EGUEST, "guest refused callbacks");
-        sb->configured = sb->callbacks.generation;
-    }
-    return rc;
-}
-
-static int ensure_instance(cloche_sandbox *sb) {
-    if (sb->store && !sb->needs_reset)
-        return 0;
-    cloche__sandbox_teardown(sb);
-    return cloche__sandbox_instantiate(sb);
-}
 
 static int start_locked(cloche_sandbox *sb, const char *code, size_t len) {
     cloche_result_free(sb->run_result);
     sb->run_result = NULL;
     sb->run_state = CLOCHE__RUN_IDLE;
-    int rc = ensure_instance(sb);
+    int rc = cloche__ensure_instance(sb);
     if (rc != 0)
+        return rc;
+    if ((rc = cloche__configure_guest(sb)) != 0)
         return rc;
     if (!(sb->run_result = cloche__result_new()))
         return cloche__fail(sb, CLOCHE_ENOMEM, "out of memory");
@@ -313,9 +221,7 @@ static int start_locked(cloche_sandbox *sb, const char *code, size_t len) {
     arm_limits(sb, sb->run_start_ns);
     cloche__hub_clear_cancel(sb->hub);
     cloche__wasi_reset_output(sb->wasi);
-    rc = configure_guest(sb);
-    if (rc == 0)
-        rc = step(sb, &sb->fn_run, code, len);
+    rc = step(sb, &sb->fn_run, code, len);
     return rc;
 }
 
@@ -357,30 +263,15 @@ static int finish_step(cloche_step *out, cloche_sandbox *sb, int rc) {
         *out = sb->run_state == CLOCHE__RUN_PENDING ? CLOCHE_STEP_PENDING
                                                     : CLOCHE_STEP_DONE;
     }
-    atomic_store(&sb->busy, 0);
+    cloche__release(sb);
     return rc;
-}
-
-/* Take the sandbox for this thread; with want_pending >= 0, also require
- * the run to be (1) or not be (0) pending, else CLOCHE_ESTATE. */
-static int acquire(cloche_sandbox *sb, int want_pending) {
-    if (atomic_exchange(&sb->busy, 1))
-        return cloche__fail(sb, CLOCHE_EBUSY, "sandbox is busy");
-    int pending = sb->run_state == CLOCHE__RUN_PENDING;
-    if (want_pending >= 0 && pending != want_pending) {
-        atomic_store(&sb->busy, 0);
-        return cloche__fail(sb, CLOCHE_ESTATE,
-                            pending ? "a run is already pending"
-                                    : "no pending run");
-    }
-    return 0;
 }
 
 int cloche__start(cloche_step *out, cloche_sandbox *sb, const char *code,
                   size_t len, int blocking) {
     if (!out || !sb || (!code && len))
         return cloche__fail(sb, CLOCHE_EINVAL, "NULL argument");
-    int rc = acquire(sb, 0);
+    int rc = cloche__acquire(sb, 0);
     if (rc != 0)
         return rc;
     sb->blocking_driver = blocking;
@@ -395,7 +286,7 @@ int cloche_start(cloche_step *out, cloche_sandbox *sb, const char *code,
 int cloche_resume(cloche_step *out, cloche_sandbox *sb) {
     if (!out || !sb)
         return cloche__fail(sb, CLOCHE_EINVAL, "NULL argument");
-    int rc = acquire(sb, 1);
+    int rc = cloche__acquire(sb, 1);
     if (rc != 0)
         return rc;
     return finish_step(out, sb, resume_locked(sb));
@@ -404,16 +295,16 @@ int cloche_resume(cloche_step *out, cloche_sandbox *sb) {
 int cloche_finish(cloche_result **out, cloche_sandbox *sb) {
     if (!out || !sb)
         return cloche__fail(sb, CLOCHE_EINVAL, "NULL argument");
-    int rc = acquire(sb, -1);
+    int rc = cloche__acquire(sb, -1);
     if (rc != 0)
         return rc;
     if (sb->run_state != CLOCHE__RUN_DONE) {
-        atomic_store(&sb->busy, 0);
+        cloche__release(sb);
         return cloche__fail(sb, CLOCHE_ESTATE, "the run has not finished");
     }
     *out = sb->run_result;
     sb->run_result = NULL;
     sb->run_state = CLOCHE__RUN_IDLE;
-    atomic_store(&sb->busy, 0);
+    cloche__release(sb);
     return 0;
 }

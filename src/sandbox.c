@@ -170,9 +170,9 @@ static int get_export(cloche_sandbox *sb, wasmtime_instance_t *inst,
 static int bind_exports(cloche_sandbox *sb, wasmtime_instance_t *inst) {
     static const char *const names[] = {"cloche_alloc", "cloche_free",
                                         "cloche_run", "cloche_resume",
-                                        "cloche_configure"};
+                                        "cloche_control"};
     wasmtime_func_t *slots[] = {&sb->fn_alloc, &sb->fn_free, &sb->fn_run,
-                                &sb->fn_resume, &sb->fn_configure};
+                                &sb->fn_resume, &sb->fn_control};
     wasmtime_extern_t ext;
     int rc = get_export(sb, inst, "memory", WASMTIME_EXTERN_MEMORY, &ext);
     if (rc)
@@ -256,6 +256,29 @@ cloche__mem cloche__sandbox_mem(cloche_sandbox *sb) {
     return m;
 }
 
+/* --- exclusive use ---------------------------------------------------------- */
+
+int cloche__acquire(cloche_sandbox *sb, int want_pending) {
+    if (atomic_exchange(&sb->busy, 1))
+        return cloche__fail(sb, CLOCHE_EBUSY, "sandbox is busy");
+    int pending = sb->run_state == CLOCHE__RUN_PENDING;
+    if (want_pending >= 0 && pending != want_pending) {
+        atomic_store(&sb->busy, 0);
+        return cloche__fail(sb, CLOCHE_ESTATE,
+                            pending ? "a run is pending" : "no pending run");
+    }
+    return 0;
+}
+
+void cloche__release(cloche_sandbox *sb) { atomic_store(&sb->busy, 0); }
+
+int cloche__ensure_instance(cloche_sandbox *sb) {
+    if (sb->store && !sb->needs_reset)
+        return 0;
+    cloche__sandbox_teardown(sb);
+    return cloche__sandbox_instantiate(sb);
+}
+
 /* --- public API ---------------------------------------------------------- */
 
 int cloche_sandbox_new(cloche_sandbox **out, cloche_engine *engine,
@@ -296,11 +319,12 @@ void cloche_sandbox_free(cloche_sandbox *sb) {
 int cloche_sandbox_reset(cloche_sandbox *sb) {
     if (!sb)
         return CLOCHE_EINVAL;
-    if (atomic_exchange(&sb->busy, 1))
-        return cloche__fail(sb, CLOCHE_EBUSY, "sandbox is busy");
+    int rc = cloche__acquire(sb, -1);
+    if (rc != 0)
+        return rc;
     cloche__sandbox_teardown(sb);
-    int rc = cloche__sandbox_instantiate(sb);
-    atomic_store(&sb->busy, 0);
+    rc = cloche__sandbox_instantiate(sb);
+    cloche__release(sb);
     return rc;
 }
 
@@ -308,10 +332,11 @@ int cloche_sandbox_add_callback(cloche_sandbox *sb,
                                 const cloche_callback_def *def) {
     if (!sb)
         return CLOCHE_EINVAL;
-    if (atomic_exchange(&sb->busy, 1))
-        return cloche__fail(sb, CLOCHE_EBUSY, "sandbox is busy");
-    int rc = cloche__callbacks_add(&sb->callbacks, def);
-    atomic_store(&sb->busy, 0);
+    int rc = cloche__acquire(sb, -1);
+    if (rc != 0)
+        return rc;
+    rc = cloche__callbacks_add(&sb->callbacks, def);
+    cloche__release(sb);
     if (rc == CLOCHE_EINVAL)
         return cloche__fail(sb, rc,
                             "bad callback definition (name must be dotted "

@@ -221,13 +221,44 @@ def resume(replies):
     return _advance()
 
 
-def configure(table_json):
-    """Install the host's callback table."""
+# Host control operations (cloche_control export): op code -> handler(data)
+# returning the bytes for the record's first field (or None).
+def _op_configure(data):
+    _callbacks.configure(data.decode())
+
+
+def _op_state_save(data):
+    from . import state
+
+    return state.save(skip_unpicklable=data == b"\x01")
+
+
+def _op_state_load(data):
+    from . import state
+
+    return ",".join(state.load(data)).encode()
+
+
+def _op_clear(data):
+    from . import state
+
+    state.clear()
+
+
+_OPS = {1: _op_configure, 2: _op_state_save, 3: _op_state_load,
+        4: _op_clear}
+
+
+def control(op, data):
+    """Run a host control operation; returns a finished/exception record."""
+    handler = _OPS.get(op)
     try:
-        _callbacks.configure(table_json)
+        if handler is None:
+            raise ValueError(f"cloche: unknown control op {op}")
+        out = handler(data)
     except BaseException as exc:
         return _exception_fields(exc)
-    return (STATUS_OK, None, None, None, None, None)
+    return (STATUS_OK, out, None, None, None, None)
 
 
 # Modules agents use most, imported once at build time so every sandbox
@@ -254,7 +285,7 @@ def preinit():
     # Warm the compiler and the code paths a run takes.
     run("__cloche_warm = [i * i for i in range(10)]\n__cloche_warm[-1]")
     run("async def __cloche_a():\n    return 1\nawait __cloche_a()")
-    configure("[]")
+    control(1, b"[]")
     for name in ("__cloche_warm", "__cloche_a"):
         _main.__dict__.pop(name, None)
     _state["runs"] = 0

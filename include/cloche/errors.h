@@ -20,7 +20,13 @@ extern "C" {
     X(CLOCHE_EBUSY, -6, "sandbox is in use by another thread")                 \
     X(CLOCHE_ESTATE, -7, "operation not valid in the current state")           \
     X(CLOCHE_ENOTFOUND, -8, "not found")                                       \
-    X(CLOCHE_ETOOBIG, -9, "input exceeds a size cap")
+    X(CLOCHE_ETOOBIG, -9, "input exceeds a size cap")                        \
+    X(CLOCHE_EFORMAT, -10, "not a cloche snapshot, or an unsupported version") \
+    X(CLOCHE_ETRUNCATED, -11, "snapshot is truncated")                        \
+    X(CLOCHE_ECORRUPT, -12, "snapshot is corrupted")                          \
+    X(CLOCHE_EBUILD, -13, "snapshot is from a different guest build")         \
+    X(CLOCHE_EAUTH, -14, "snapshot authentication failed (wrong key)")        \
+    X(CLOCHE_EUNPICKLABLE, -15, "some globals cannot be pickled")
 
 typedef enum cloche_status {
 #define CLOCHE__STATUS_ENUM(name, value, msg) name = value,
