@@ -14,7 +14,23 @@ enum {
     CLI_EXIT_USAGE = 2,
     CLI_EXIT_LIMIT = 3,
     CLI_EXIT_INTERNAL = 4,
+    CLI_EXIT_SUSPENDED = 5, /* --suspend wrote the pending run out */
 };
+
+/* An HMAC key for snapshots, read from a file (empty: none). */
+typedef struct cli_key {
+    char *data;
+    size_t len;
+} cli_key;
+
+/* snapfile.c */
+int cli_write_file(const char *path, const uint8_t *data, size_t len);
+int cli_save_snapshot(cloche_sandbox *sb, const char *path, const cli_key *k);
+int cli_load_snapshot(cloche_sandbox *sb, const char *path, const cli_key *k);
+int cli_load_key(cli_key *key, const char *path);
+
+/* report.c: print a result (plain or JSON); returns the exit code. */
+int cli_report(const cloche_result *r, int json);
 
 /* Parse "64M", "1G", "4096", "512k" into bytes. Returns 0 or -1. */
 int cli_parse_size(const char *s, uint64_t *out);
@@ -27,5 +43,7 @@ int cli_read_file(const char *path, char **out, size_t *len);
 
 /* Subcommands: argv[0] is the subcommand name. */
 int cli_run_main(int argc, char **argv);
+int cli_resume_main(int argc, char **argv);
+int cli_repl_main(int argc, char **argv);
 
 #endif

@@ -9,10 +9,12 @@ static const char usage[] =
     "\n"
     "commands:\n"
     "  run      run a Python script in a fresh sandbox (cloche run --help)\n"
+    "  repl     an interactive session (:save/:load/:reset, cloche repl -h)\n"
+    "  resume   finish a run suspended with `cloche run --suspend FILE`\n"
     "  version  print the version\n"
     "\n"
     "exit codes: 0 success, 1 uncaught Python exception, 2 usage error,\n"
-    "            3 a limit tripped, 4 internal error\n";
+    "            3 a limit tripped, 4 internal error, 5 suspended\n";
 
 int main(int argc, char **argv) {
     if (argc < 2) {
@@ -22,6 +24,10 @@ int main(int argc, char **argv) {
     const char *cmd = argv[1];
     if (strcmp(cmd, "run") == 0)
         return cli_run_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "resume") == 0)
+        return cli_resume_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "repl") == 0)
+        return cli_repl_main(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("cloche %s\n", cloche_version());
         return CLI_EXIT_OK;

@@ -23,6 +23,11 @@ static const char run_usage[] =
     "  --wall-clock      let the guest read the host's real time\n"
     "  --demo-tools      register demo host tools: echo(**kw), sleep(seconds),\n"
     "                    fail(message)\n"
+    "  --load FILE       restore an image snapshot before the run\n"
+    "  --save FILE       write an image snapshot after the run\n"
+    "  --suspend FILE    if the run waits on host calls, write it out to FILE\n"
+    "                    and exit 5 (finish it with `cloche resume FILE`)\n"
+    "  --key FILE        HMAC key for --load/--save/--suspend snapshots\n"
     "  --json            print the result as one JSON object: stdout, stderr,\n"
     "                    value, exception, limit, duration, memory, fuel\n"
     "  -h, --help        this help\n"
@@ -30,10 +35,13 @@ static const char run_usage[] =
     "ARGs after the script become sys.argv[1:].\n"
     "\n"
     "exit codes: 0 success, 1 uncaught Python exception, 2 usage error,\n"
-    "            3 a limit tripped (--json names it), 4 internal error\n";
+    "            3 a limit tripped (--json names it), 4 internal error,\n"
+    "            5 suspended (--suspend)\n";
 
 typedef struct run_args {
     const char *code, *file;
+    const char *load, *save, *suspend;
+    cli_key key;
     int json, demo_tools;
     uint64_t fuel;
     cloche_sandbox_options opts;
@@ -65,6 +73,15 @@ static int parse_option(run_args *a, int argc, char **argv, int *i) {
         return usage_error("missing value for", opt);
     } else if (strcmp(opt, "-c") == 0) {
         a->code = val;
+    } else if (strcmp(opt, "--load") == 0) {
+        a->load = val;
+    } else if (strcmp(opt, "--save") == 0) {
+        a->save = val;
+    } else if (strcmp(opt, "--suspend") == 0) {
+        a->suspend = val;
+    } else if (strcmp(opt, "--key") == 0) {
+        if (cli_load_key(&a->key, val) != 0)
+            return CLI_EXIT_USAGE;
     } else if (strcmp(opt, "--timeout") == 0) {
         if (cli_parse_seconds(val, &a->opts.timeout_ms))
             return usage_error("bad --timeout (seconds > 0)", val);
@@ -114,48 +131,17 @@ static int parse_args(run_args *a, int argc, char **argv) {
     return -1;
 }
 
-static int exit_code_for(const cloche_result *r) {
-    switch (cloche_result_outcome(r)) {
-    case CLOCHE_OUTCOME_OK:
-        return CLI_EXIT_OK;
-    case CLOCHE_OUTCOME_EXCEPTION:
-        return CLI_EXIT_EXCEPTION;
-    case CLOCHE_OUTCOME_LIMIT:
-        return CLI_EXIT_LIMIT;
-    default:
-        return CLI_EXIT_INTERNAL;
-    }
-}
-
-static void print_plain(const cloche_result *r) {
-    size_t n;
-    const char *out = cloche_result_stdout(r, &n);
-    fwrite(out, 1, n, stdout);
-    fflush(stdout);
-    const char *err = cloche_result_stderr(r, &n);
-    fwrite(err, 1, n, stderr);
-    const char *tb = cloche_result_traceback(r);
-    if (tb)
-        fputs(tb, stderr);
-    else if (cloche_result_exception_type(r))
-        fprintf(stderr, "%s: %s\n", cloche_result_exception_type(r),
-                cloche_result_exception_message(r));
-    cloche_outcome o = cloche_result_outcome(r);
-    if (o == CLOCHE_OUTCOME_LIMIT || o == CLOCHE_OUTCOME_CRASH)
-        fprintf(stderr, "cloche: %s: %s\n",
-                o == CLOCHE_OUTCOME_LIMIT ? "limit" : "guest crashed",
-                cloche_result_detail(r) ? cloche_result_detail(r) : "");
-}
-
-static int print_json(const cloche_result *r) {
-    char *json = cloche_result_to_json(r);
-    if (!json) {
-        fputs("cloche run: could not render the result as JSON\n", stderr);
-        return -1;
-    }
-    puts(json);
-    cloche_string_free(json);
-    return 0;
+/* Start the run; with --suspend, a PENDING run is written out. */
+static int run_in(cloche_result **r, cloche_sandbox *sb, const run_args *a,
+                  const char *code, size_t len, int *suspended) {
+    if (!a->suspend)
+        return cloche_run(r, sb, code, len);
+    cloche_step step;
+    int rc = cloche_start(&step, sb, code, len);
+    if (rc != 0 || step == CLOCHE_STEP_DONE)
+        return rc == 0 ? cloche_finish(r, sb) : rc;
+    *suspended = 1;
+    return cli_save_snapshot(sb, a->suspend, &a->key) == 0 ? 0 : CLOCHE_EIO;
 }
 
 static int execute(const run_args *a, const char *code, size_t len) {
@@ -170,20 +156,23 @@ static int execute(const run_args *a, const char *code, size_t len) {
         fprintf(stderr, "cloche run: engine: %s: %s\n", cloche_strerror(rc), err);
         return CLI_EXIT_INTERNAL;
     }
-    int exit_code = CLI_EXIT_INTERNAL;
+    int exit_code = CLI_EXIT_INTERNAL, suspended = 0;
     rc = cloche_sandbox_new(&sb, engine, &a->opts);
     if (rc == 0 && a->demo_tools)
         rc = demo_tools_register(sb);
+    if (rc == 0 && a->load && cli_load_snapshot(sb, a->load, &a->key) != 0)
+        rc = CLOCHE_EIO, exit_code = CLI_EXIT_USAGE;
     if (rc == 0)
-        rc = cloche_run(&r, sb, code, len);
-    if (rc != 0) {
+        rc = run_in(&r, sb, a, code, len, &suspended);
+    if (rc == 0 && suspended) {
+        exit_code = CLI_EXIT_SUSPENDED;
+    } else if (rc == 0) {
+        exit_code = cli_report(r, a->json);
+        if (a->save && cli_save_snapshot(sb, a->save, &a->key) != 0)
+            exit_code = CLI_EXIT_INTERNAL;
+    } else if (exit_code != CLI_EXIT_USAGE) {
         fprintf(stderr, "cloche run: %s: %s\n", cloche_strerror(rc),
                 sb ? cloche_sandbox_errmsg(sb) : "cannot create sandbox");
-    } else if (a->json) {
-        exit_code = print_json(r) == 0 ? exit_code_for(r) : CLI_EXIT_INTERNAL;
-    } else {
-        print_plain(r);
-        exit_code = exit_code_for(r);
     }
     cloche_result_free(r);
     cloche_sandbox_free(sb);
@@ -199,6 +188,7 @@ int cli_run_main(int argc, char **argv) {
     int rc = parse_args(&a, argc, argv);
     if (rc >= 0) {
         free(a.argv);
+        free(a.key.data);
         return rc;
     }
     char *buf = NULL;
@@ -211,5 +201,6 @@ int cli_run_main(int argc, char **argv) {
     rc = a.file ? execute(&a, buf, len) : execute(&a, a.code, strlen(a.code));
     free(buf);
     free(a.argv);
+    free(a.key.data);
     return rc;
 }

@@ -14,6 +14,7 @@
 
 #include <jansson.h>
 
+#include "bytes.h"
 #include "calls.h"
 #include "internal.h"
 
@@ -455,4 +456,45 @@ void cloche__hub_abandon(cloche__hub *h) {
         call_unref_locked(c);
     }
     pthread_mutex_unlock(&h->lock);
+}
+
+/* --- snapshots ------------------------------------------------------------ */
+
+void cloche__hub_save(cloche__hub *h, cloche__writer *w) {
+    pthread_mutex_lock(&h->lock);
+    cloche__put_u32(w, (uint32_t)h->count);
+    for (size_t i = 0; i < h->count; i++) {
+        const cloche_call *c = h->list[i];
+        cloche__put_u32(w, c->id);
+        cloche__put_blob(w, c->name, strlen(c->name));
+        cloche__put_blob(w, c->args, c->args_len);
+        cloche__put_u32(w, (uint32_t)c->done);
+        cloche__put_u32(w, (uint32_t)c->kind);
+        cloche__put_blob(w, c->reply, c->done ? c->reply_len : 0);
+    }
+    pthread_mutex_unlock(&h->lock);
+}
+
+int cloche__hub_load_call(cloche_call **out, cloche__hub *h,
+                          cloche__reader *r) {
+    uint32_t id = cloche__get_u32(r);
+    size_t nlen, alen, rlen;
+    const uint8_t *name = cloche__get_blob(r, &nlen);
+    const uint8_t *args = cloche__get_blob(r, &alen);
+    uint32_t done = cloche__get_u32(r), kind = cloche__get_u32(r);
+    const uint8_t *reply = cloche__get_blob(r, &rlen);
+    if (r->failed || done > 1 || kind > CLOCHE__REPLY_TOO_LARGE ||
+        nlen > 1024 || memchr(name, '\0', nlen))
+        return CLOCHE_ECORRUPT;
+    int rc = cloche__hub_add(out, h, 1, id, (const char *)name, nlen, args,
+                             alen, UINT64_MAX);
+    if (rc != 0 || !done)
+        return rc;
+    uint8_t *copy = (uint8_t *)dup_n(reply ? (const char *)reply : "", rlen);
+    if (!copy)
+        return CLOCHE_ENOMEM;
+    pthread_mutex_lock(&h->lock);
+    set_reply_locked(*out, (int)kind, copy, rlen);
+    pthread_mutex_unlock(&h->lock);
+    return 0;
 }

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bytes.h"
 #include "cloche.h"
 
 /* Reply kinds, shared with the guest (guest/cloche_guest/callbacks.py). */
@@ -89,5 +90,12 @@ void cloche__hub_abandon(cloche__hub *hub);
 int cloche__call_take_reply(const cloche_call *call, uint8_t **bytes,
                             size_t *len);
 int cloche__call_done(const cloche_call *call);
+
+/* Snapshots: write every outstanding call (id, name, args, reply if any). */
+void cloche__hub_save(cloche__hub *hub, cloche__writer *w);
+/* Read one call written by cloche__hub_save into the hub's list. Returns
+ * 0, CLOCHE_ECORRUPT or CLOCHE_ENOMEM. */
+int cloche__hub_load_call(cloche_call **out, cloche__hub *hub,
+                          cloche__reader *r);
 
 #endif

@@ -11,6 +11,10 @@
  * Returns 0 or -1. */
 int cloche__digest(uint8_t out[CLOCHE__DIGEST_LEN], const uint8_t *key,
                    size_t key_len, const uint8_t *data, size_t len);
+/* The same over the concatenation a || b. */
+int cloche__digest2(uint8_t out[CLOCHE__DIGEST_LEN], const uint8_t *key,
+                    size_t key_len, const uint8_t *a, size_t alen,
+                    const uint8_t *b, size_t blen);
 /* Constant-time comparison of two digests: 1 if equal. */
 int cloche__digest_equal(const uint8_t a[CLOCHE__DIGEST_LEN],
                          const uint8_t b[CLOCHE__DIGEST_LEN]);

@@ -159,3 +159,13 @@ uint64_t cloche__sync_call(cloche_sandbox *sb, const char *name, size_t nlen,
     cloche__call_unref(call);
     return packed;
 }
+
+void cloche__restart_call(cloche_sandbox *sb, cloche_call *call) {
+    const cloche__callback *cb =
+        cloche__callbacks_find(&sb->callbacks, cloche_call_name(call));
+    cloche__call_set_deadline(call, call_deadline(sb, cb));
+    if (!cb)
+        cloche__call_resolve(call, CLOCHE__REPLY_NOT_FOUND, "not found");
+    else
+        start_call(sb, call, cb, 0);
+}

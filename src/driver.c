@@ -33,6 +33,17 @@ cloche_call *cloche_pending_call(cloche_sandbox *sb, size_t i) {
                : NULL;
 }
 
+/* Wait and resume until the run is done, then take its result. */
+static int drive(cloche_result **out, cloche_sandbox *sb, cloche_step step) {
+    int rc = 0;
+    while (rc == 0 && step == CLOCHE_STEP_PENDING) {
+        rc = cloche_wait(sb);
+        if (rc == 0)
+            rc = cloche_resume(&step, sb);
+    }
+    return rc == 0 ? cloche_finish(out, sb) : rc;
+}
+
 int cloche_run(cloche_result **out, cloche_sandbox *sb, const char *code,
                size_t len) {
     if (out)
@@ -41,10 +52,26 @@ int cloche_run(cloche_result **out, cloche_sandbox *sb, const char *code,
         return cloche__fail(sb, CLOCHE_EINVAL, "NULL argument");
     cloche_step step;
     int rc = cloche__start(&step, sb, code, len, 1);
-    while (rc == 0 && step == CLOCHE_STEP_PENDING) {
-        rc = cloche_wait(sb);
-        if (rc == 0)
-            rc = cloche_resume(&step, sb);
+    return rc == 0 ? drive(out, sb, step) : rc;
+}
+
+int cloche_drive(cloche_result **out, cloche_sandbox *sb) {
+    if (out)
+        *out = NULL;
+    if (!out || !sb)
+        return cloche__fail(sb, CLOCHE_EINVAL, "NULL argument");
+    if (sb->run_state != CLOCHE__RUN_PENDING)
+        return cloche__fail(sb, CLOCHE_ESTATE, "no pending run");
+    sb->blocking_driver = 1;
+    /* Calls nobody can answer would wait forever: fail them now. */
+    for (size_t i = cloche__hub_count(sb->hub); i-- > 0;) {
+        cloche_call *c = cloche__hub_at(sb->hub, i);
+        const cloche__callback *cb =
+            c ? cloche__callbacks_find(&sb->callbacks, cloche_call_name(c))
+              : NULL;
+        if (c && (!cb || (!cb->fn && !cb->sync_fn)))
+            cloche__call_resolve(c, CLOCHE__REPLY_FAILED,
+                                 "no host implementation for this callback");
     }
-    return rc == 0 ? cloche_finish(out, sb) : rc;
+    return drive(out, sb, CLOCHE_STEP_PENDING);
 }

@@ -72,6 +72,7 @@ int cloche_engine_new(cloche_engine **out, const cloche_engine_options *options,
         return CLOCHE_ENOMEM;
     }
     e->fuel_enabled = o->enable_fuel != 0;
+    pthread_mutex_init(&e->pristine_lock, NULL);
     e->wasm = wasm_engine_new_with_config(config); /* takes config */
     int rc = e->wasm ? 0 : CLOCHE_EENGINE;
     if (rc == 0)
@@ -95,6 +96,9 @@ void cloche_engine_free(cloche_engine *e) {
     if (!e)
         return;
     cloche__pool_free(e->pool);
+    if (e->pristine)
+        wasmtime_store_delete(e->pristine);
+    pthread_mutex_destroy(&e->pristine_lock);
     cloche__ticker_stop(e->ticker);
     if (e->pre)
         wasmtime_instance_pre_delete(e->pre);

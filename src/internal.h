@@ -5,6 +5,7 @@
 #ifndef CLOCHE_INTERNAL_H
 #define CLOCHE_INTERNAL_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -28,6 +29,12 @@ struct cloche_engine {
     wasmtime_instance_pre_t *pre;
     cloche__ticker *ticker;
     cloche__pool *pool; /* runs callback implementations */
+    /* A never-run instance whose memory is the image, for snapshot diffs;
+     * made on first use. */
+    pthread_mutex_t pristine_lock;
+    wasmtime_store_t *pristine;
+    const uint8_t *image;
+    uint64_t image_size;
     int fuel_enabled;
 };
 
@@ -173,6 +180,10 @@ int cloche__guest_free(cloche_sandbox *sb, uint32_t ptr);
 
 /* session.c: install the callback table if it changed. 0 or CLOCHE_E*. */
 int cloche__configure_guest(cloche_sandbox *sb);
+
+/* dispatch.c: start a restored, unanswered call on this sandbox's
+ * callbacks (not counted again against the invocation cap). */
+void cloche__restart_call(cloche_sandbox *sb, cloche_call *call);
 
 /* result.c */
 #define CLOCHE__RECORD_FIELDS 5

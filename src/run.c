@@ -213,13 +213,13 @@ static int start_locked(cloche_sandbox *sb, const char *code, size_t len) {
     int rc = cloche__ensure_instance(sb);
     if (rc != 0)
         return rc;
+    cloche__hub_clear_cancel(sb->hub); /* a cancel only hits its own run */
     if ((rc = cloche__configure_guest(sb)) != 0)
         return rc;
     if (!(sb->run_result = cloche__result_new()))
         return cloche__fail(sb, CLOCHE_ENOMEM, "out of memory");
     sb->run_start_ns = cloche__now_ns();
     arm_limits(sb, sb->run_start_ns);
-    cloche__hub_clear_cancel(sb->hub);
     cloche__wasi_reset_output(sb->wasi);
     rc = step(sb, &sb->fn_run, code, len);
     return rc;

@@ -128,7 +128,48 @@ const uint8_t *cloche__wasi_output(const cloche__wasi *w, int fd,
  * set since the last call wins. @p exit_code (may be NULL) receives the
  * proc_exit code for CLOCHE__WASI_TRAP_EXIT, 0 otherwise.
  */
+/* Put back output a snapshot captured during a PENDING run (fd 1 or 2),
+ * before the run resumes. Returns 0, CLOCHE__EINVAL or CLOCHE__ENOMEM. */
+int cloche__wasi_prefill_output(cloche__wasi *w, int fd, const uint8_t *data,
+                                size_t len);
 int cloche__wasi_take_trap(cloche__wasi *w, uint32_t *exit_code);
+
+/* ---- snapshots of the host state (wasi_state.c) ----------------------- */
+
+/**
+ * Serialize what a restored sandbox needs from this context and its VFS:
+ * the VFS tree (directories, owned file bytes, read-only marks, timestamps,
+ * inode numbers, readdir cookies; borrowed read-only files by path and
+ * size only), nodes that open fds hold outside the tree (unlinked while
+ * open), the fd table (numbers, gaps, kind, node, offset, fdflags, rights,
+ * preopen) and the monotonic clock's elapsed time. Not included: argv/env,
+ * captured output, pending traps, hooks (they come from the new sandbox).
+ * Call only while no guest frame is live. Format: docs/wasi.md.
+ * @param out     NULL or a malloc'd block, grown with realloc as needed;
+ *                the caller owns it and frees it with free(). Updated even
+ *                on failure (the block may have moved).
+ * @param out_len bytes already in *out; the blob is appended after them.
+ *                Unchanged on failure.
+ * @return 0, CLOCHE__ENOMEM, or CLOCHE__EINVAL (context without a VFS)
+ */
+int cloche__wasi_save(const cloche__wasi *w, uint8_t **out, size_t *out_len);
+
+/**
+ * Restore a blob of cloche__wasi_save into a fresh context (no fd above 3
+ * open) whose VFS holds the same read-only entries as the saved one (e.g.
+ * the same cloche__vfs_add_file_ro calls). The VFS's tree is replaced by
+ * the blob's, the fd table too, and the monotonic clock continues from the
+ * saved elapsed time. The blob is untrusted: every length, count, index,
+ * name and size is checked; borrowed files must exist in the VFS at the
+ * same path with the same size (none is created from the blob); quotas
+ * apply to the loaded tree. On failure nothing changed.
+ * @param data borrowed, only read during the call
+ * @return 0; CLOCHE__EINVAL (malformed, or not matching the VFS's
+ *         read-only entries, or a context without a VFS); CLOCHE__ENOSPC
+ *         (byte quota); CLOCHE__EDQUOT (node quota); CLOCHE__EBUSY (the
+ *         context has fds above 3 open); CLOCHE__ENOMEM
+ */
+int cloche__wasi_load(cloche__wasi *w, const uint8_t *data, size_t len);
 
 /* ---- generic calling ---------------------------------------------------- */
 

@@ -93,3 +93,14 @@ int32_t cloche__wasi_stdio_write(cloche__wasi *w, cloche__wasi_fd *f,
     }
     return 0;
 }
+
+int cloche__wasi_prefill_output(cloche__wasi *w, int fd, const uint8_t *data,
+                                size_t len)
+{
+    if (fd != 1 && fd != 2)
+        return CLOCHE__EINVAL;
+    size_t kept;
+    /* Restored output beyond the current cap is cut, as a write would be. */
+    return capture_append(&w->out[fd - 1], data, len, &kept) ? CLOCHE__ENOMEM
+                                                              : 0;
+}

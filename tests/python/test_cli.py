@@ -141,3 +141,72 @@ def test_example_tools_script():
     assert p.returncode == 0, p.stderr
     assert "echo said: {'city': 'Oslo', 'days': 3}" in p.stdout
     assert "caught: the host says no" in p.stdout
+
+
+def test_save_then_load_across_processes(tmp_path):
+    snap = tmp_path / "s.img"
+    p = cloche("run", "--save", str(snap), "-c",
+               "def greet(n): return 'hi ' + n\ncount = 41")
+    assert p.returncode == 0, p.stderr
+    p = cloche("run", "--load", str(snap), "-c",
+               "count += 1\nprint(greet('there'), count)")
+    assert (p.returncode, p.stdout) == (0, "hi there 42\n"), p.stderr
+
+
+def test_suspend_and_resume_in_a_new_process(tmp_path):
+    snap = tmp_path / "pending.img"
+    code = ("import asyncio\nprint('started')\n"
+            "a, b = await asyncio.gather(sleep(seconds=0.05), echo(k=1))\n"
+            "print('resumed', a, b)")
+    p = cloche("run", "--demo-tools", "--suspend", str(snap), "-c", code)
+    assert p.returncode == 5, p.stderr
+    assert p.stdout == ""  # the run is not finished: nothing printed yet
+    p = cloche("resume", str(snap), "--demo-tools")
+    assert p.returncode == 0, p.stderr
+    assert p.stdout == "started\nresumed {'slept': 0.05} {'k': 1}\n"
+
+
+def test_resume_rejects_tampered_and_wrong_key(tmp_path):
+    snap = tmp_path / "p.img"
+    key = tmp_path / "key"
+    key.write_bytes(b"k" * 32)
+    p = cloche("run", "--demo-tools", "--key", str(key), "--suspend", str(snap),
+               "-c", "await sleep(seconds=0.01)")
+    assert p.returncode == 5, p.stderr
+    other = tmp_path / "other"
+    other.write_bytes(b"x" * 32)
+    p = cloche("resume", str(snap), "--demo-tools", "--key", str(other))
+    assert p.returncode == 2 and "authentication" in p.stderr
+    data = bytearray(snap.read_bytes())
+    data[-10] ^= 0xFF
+    snap.write_bytes(bytes(data))
+    p = cloche("resume", str(snap), "--demo-tools", "--key", str(key))
+    assert p.returncode == 2 and "snapshot" in p.stderr
+    p = cloche("resume", str(tmp_path / "missing.img"))
+    assert p.returncode == 2 and "cannot read" in p.stderr
+
+
+def test_repl_session_commands(tmp_path):
+    snap = tmp_path / "repl.img"
+    state = tmp_path / "repl.state"
+    script = "\n".join([
+        "x = 20",
+        "def twice(v):",
+        "    return v * 2",
+        "",
+        "twice(x) + 2",
+        f":save {snap}",
+        f":state-save {state}",
+        ":reset",
+        "'x' in globals()",
+        f":load {snap}",
+        "twice(x)",
+        ":clear",
+        "'twice' in globals()",
+        f":state-load {state}",
+        "twice(1)",
+        ":quit",
+    ]) + "\n"
+    p = cloche("repl", stdin=script)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.split() == ["42", "False", "40", "False", "2"]

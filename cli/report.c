@@ -1,0 +1,55 @@
+/* Printing a result: the script's own output, or one JSON object. */
+#include <stdio.h>
+
+#include "cli.h"
+
+static int exit_code_for(const cloche_result *r) {
+    switch (cloche_result_outcome(r)) {
+    case CLOCHE_OUTCOME_OK:
+        return CLI_EXIT_OK;
+    case CLOCHE_OUTCOME_EXCEPTION:
+        return CLI_EXIT_EXCEPTION;
+    case CLOCHE_OUTCOME_LIMIT:
+        return CLI_EXIT_LIMIT;
+    default:
+        return CLI_EXIT_INTERNAL;
+    }
+}
+
+static void print_plain(const cloche_result *r) {
+    size_t n;
+    const char *out = cloche_result_stdout(r, &n);
+    fwrite(out, 1, n, stdout);
+    fflush(stdout);
+    const char *err = cloche_result_stderr(r, &n);
+    fwrite(err, 1, n, stderr);
+    const char *tb = cloche_result_traceback(r);
+    if (tb)
+        fputs(tb, stderr);
+    else if (cloche_result_exception_type(r))
+        fprintf(stderr, "%s: %s\n", cloche_result_exception_type(r),
+                cloche_result_exception_message(r));
+    cloche_outcome o = cloche_result_outcome(r);
+    if (o == CLOCHE_OUTCOME_LIMIT || o == CLOCHE_OUTCOME_CRASH)
+        fprintf(stderr, "cloche: %s: %s\n",
+                o == CLOCHE_OUTCOME_LIMIT ? "limit" : "guest crashed",
+                cloche_result_detail(r) ? cloche_result_detail(r) : "");
+}
+
+static int print_json(const cloche_result *r) {
+    char *json = cloche_result_to_json(r);
+    if (!json) {
+        fputs("cloche run: could not render the result as JSON\n", stderr);
+        return -1;
+    }
+    puts(json);
+    cloche_string_free(json);
+    return 0;
+}
+
+int cli_report(const cloche_result *r, int json) {
+    if (json)
+        return print_json(r) == 0 ? exit_code_for(r) : CLI_EXIT_INTERNAL;
+    print_plain(r);
+    return exit_code_for(r);
+}
