@@ -156,6 +156,84 @@ static void bench_callbacks(cloche_engine *e, size_t n) {
     cloche_sandbox_free(sb);
 }
 
+static const char *agent_session =
+    "import json, re, collections, datetime\n"
+    "def score(item):\n"
+    "    return len(item['name']) * item['qty']\n"
+    "class Cart:\n"
+    "    def __init__(self): self.items = []\n"
+    "    def add(self, **kw): self.items.append(kw); return len(self.items)\n"
+    "cart = Cart()\n"
+    "for i in range(200):\n"
+    "    cart.add(name=f'item-{i}', qty=i % 7, tags=['a', 'b'])\n"
+    "index = collections.Counter(t for it in cart.items for t in it['tags'])\n"
+    "report = json.dumps({'n': len(cart.items), 'top': index.most_common(2)})\n";
+
+/* A /proc/self/status field in KiB: RssAnon is the process's private
+ * memory; RssFile counts shared page-cache pages (the image) again for
+ * every mapping that touched them. */
+static long status_kib(const char *field) {
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long kib = 0;
+    size_t n = strlen(field);
+    while (f && fgets(line, sizeof line, f))
+        if (strncmp(line, field, n) == 0 && line[n] == ':')
+            kib = atol(line + n + 1);
+    if (f)
+        fclose(f);
+    return kib;
+}
+
+/* (e) sessions: snapshot size and speed, reset, memory per idle session. */
+static void bench_sessions(cloche_engine *e, size_t n, size_t idle) {
+    cloche_sandbox *sb = NULL, *other = NULL;
+    int rc = cloche_sandbox_new(&sb, e, NULL);
+    if (rc || (rc = cloche_sandbox_new(&other, e, NULL)))
+        die("sandbox_new", rc);
+    cloche_result_free(run_ok(sb, agent_session));
+    uint64_t *save = calloc(n, 8), *load = calloc(n, 8), *reset = calloc(n, 8);
+    size_t size = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint8_t *snap = NULL;
+        uint64_t t0 = now_ns();
+        if ((rc = cloche_snapshot_save(&snap, &size, sb, NULL)))
+            die("snapshot_save", rc);
+        uint64_t t1 = now_ns();
+        if ((rc = cloche_snapshot_restore(other, snap, size, NULL)))
+            die("snapshot_restore", rc);
+        uint64_t t2 = now_ns();
+        if ((rc = cloche_sandbox_reset(other)))
+            die("reset", rc);
+        reset[i] = now_ns() - t2;
+        save[i] = t1 - t0, load[i] = t2 - t1;
+        cloche_buffer_free(snap);
+    }
+    printf("(e) image snapshot of an agent session: %zu bytes (%.1f KiB)\n",
+           size, (double)size / 1024.0);
+    printf("    write %.2f ms, restore %.2f ms, reset %.1f us (medians)\n",
+           median_us(save, n) / 1000.0, median_us(load, n) / 1000.0,
+           median_us(reset, n));
+    free(save), free(load), free(reset);
+    cloche_sandbox_free(sb);
+    cloche_sandbox_free(other);
+    cloche_sandbox **many = calloc(idle, sizeof *many);
+    long anon0 = status_kib("RssAnon"), file0 = status_kib("RssFile");
+    for (size_t i = 0; i < idle; i++) {
+        if ((rc = cloche_sandbox_new(&many[i], e, NULL)))
+            die("sandbox_new (idle sessions)", rc);
+        cloche_result_free(run_ok(many[i], "x = 1"));
+    }
+    double anon = (double)(status_kib("RssAnon") - anon0) / 1024.0;
+    double file = (double)(status_kib("RssFile") - file0) / 1024.0;
+    printf("    %zu idle sessions: %.2f MiB private memory each (%.0f MiB "
+           "total); shared image pages mapped: %.2f MiB each\n",
+           idle, anon / (double)idle, anon, file / (double)idle);
+    for (size_t i = 0; i < idle; i++)
+        cloche_sandbox_free(many[i]);
+    free(many);
+}
+
 static char *read_text(const char *path) {
     FILE *f = fopen(path, "rb");
     if (!f)
@@ -245,6 +323,7 @@ int main(int argc, char **argv) {
     bench_fresh(e, quick ? 20 : 500);
     bench_session(e, quick ? 20 : 200);
     bench_callbacks(e, quick ? 5 : 21);
+    bench_sessions(e, quick ? 5 : 21, quick ? 100 : 1000);
     bench_kernels(e);
     cloche_engine_free(e);
     return 0;

@@ -30,7 +30,7 @@
 #define BUILD_ID_LEN 32
 #define HEADER_SIGNED 64 /* bytes of header covered by the digest */
 #define HEADER_LEN (HEADER_SIGNED + CLOCHE__DIGEST_LEN)
-#define DEFAULT_LEVEL 3
+#define DEFAULT_LEVEL 1 /* fastest: snapshots are taken on hot paths */
 /* Beyond guest memory, the host state a payload may carry. */
 #define PAYLOAD_SLACK (64ull << 20)
 

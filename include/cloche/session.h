@@ -71,7 +71,7 @@ typedef struct cloche_snapshot_options {
     unsigned version;     /**< CLOCHE_SNAPSHOT_OPTIONS_VERSION */
     const uint8_t *key;   /**< HMAC-SHA-256 key; NULL: plain SHA-256 */
     size_t key_len;
-    int compression;      /**< zstd level; 0: default (3) */
+    int compression;      /**< zstd level; 0: default (1, the fastest) */
 } cloche_snapshot_options;
 
 #define CLOCHE_SNAPSHOT_OPTIONS_INIT                                           \
