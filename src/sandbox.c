@@ -135,8 +135,11 @@ static int build_vfs(cloche_sandbox *sb) {
     cloche__vfs_limits limits = {TMP_QUOTA_BYTES, TMP_QUOTA_NODES};
     if (cloche__vfs_new(&sb->vfs, &limits) != 0)
         return CLOCHE_ENOMEM;
+    /* "/" is read-only: the guest cannot move the stdlib image's folders
+     * (a snapshot finds read-only files by path) or litter the root. */
     if (cloche__vfs_add_file_ro(sb->vfs, STDLIB_ZIP_PATH, zip, zip_len) != 0 ||
-        cloche__vfs_mkdir_p(sb->vfs, "/tmp", 0) != 0)
+        cloche__vfs_mkdir_p(sb->vfs, "/tmp", 0) != 0 ||
+        cloche__vfs_set_readonly(sb->vfs, "/", 1) != 0)
         return CLOCHE_ENOMEM;
     return 0;
 }

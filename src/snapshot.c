@@ -237,7 +237,13 @@ static int apply_payload(cloche_sandbox *sb, const cloche__snap_memory *mem,
                          const uint8_t *wasi, size_t wasi_len,
                          cloche__reader *run) {
     int rc = cloche__snap_apply_memory(sb, mem);
-    if (rc == 0 && cloche__wasi_load(sb->wasi, wasi, wasi_len) != 0)
+    int werr = rc == 0 ? cloche__wasi_load(sb->wasi, wasi, wasi_len) : 0;
+    if (werr == CLOCHE__ENOSPC || werr == CLOCHE__EDQUOT)
+        rc = cloche__fail(sb, CLOCHE_ETOOBIG, "snapshot files exceed the "
+                                              "filesystem quota");
+    else if (werr == CLOCHE__ENOMEM)
+        rc = cloche__fail(sb, CLOCHE_ENOMEM, "out of memory");
+    else if (werr != 0)
         rc = cloche__fail(sb, CLOCHE_ECORRUPT, "bad filesystem state");
     if (rc == 0 && (rc = cloche__snap_apply_run(sb, run)) != 0)
         rc = cloche__fail(sb, rc, "bad run state");

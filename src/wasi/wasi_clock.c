@@ -33,7 +33,7 @@ uint64_t cloche__wasi_monotonic(const cloche__wasi *w)
 {
     uint64_t now = w->now_ns ? w->now_ns(w->hook_ud)
                              : cloche__wasi_host_monotonic();
-    return now > w->start_ns ? now - w->start_ns : 0;
+    return w->mono_base + (now > w->start_ns ? now - w->start_ns : 0);
 }
 
 uint64_t cloche__wasi_realtime(const cloche__wasi *w)

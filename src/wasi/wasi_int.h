@@ -47,7 +47,8 @@ struct cloche__wasi {
     cloche__wasi_capture out[2]; /* fd 1, fd 2 */
     cloche__wasi_strings args, env;
     int wall_clock;
-    uint64_t start_ns; /* now_ns at creation: monotonic zero */
+    uint64_t start_ns; /* now_ns at creation (or restore) */
+    uint64_t mono_base; /* monotonic time at start_ns (a restored clock) */
     void *hook_ud;
     int (*sleep_ns)(void *ud, uint64_t ns);
     uint64_t (*now_ns)(void *ud);

@@ -221,14 +221,14 @@ static void install_fds(cloche__wasi *w, fd_table *t)
     w->fds_cap = t->cap;
 }
 
-/* Make the monotonic clock read `elapsed` now. The clock counts from
- * start_ns up, so it cannot be set above the hook's own reading; then it
- * restarts from the hook's value (see docs/wasi.md). */
+/* Make the monotonic clock read `elapsed` now and count on from there,
+ * whatever the new host's own monotonic clock reads (it may have booted
+ * more recently than the guest's clock has run). */
 static void set_elapsed(cloche__wasi *w, uint64_t elapsed)
 {
-    uint64_t now =
+    w->start_ns =
         w->now_ns ? w->now_ns(w->hook_ud) : cloche__wasi_host_monotonic();
-    w->start_ns = now >= elapsed ? now - elapsed : 0;
+    w->mono_base = elapsed;
 }
 
 int cloche__wasi_load(cloche__wasi *w, const uint8_t *data, size_t len)

@@ -26,6 +26,18 @@ static void test_no_host_files(void **state) {
         "print(sorted(os.listdir('/..')))\n",
         "FileNotFoundError\nFileNotFoundError\nFileNotFoundError\n"
         "FileNotFoundError\nFileNotFoundError\n['tmp', 'usr']\n['tmp', 'usr']\n");
+    /* The root is read-only: nothing can be created, moved or removed. */
+    test_expect_stdout(sb,
+                       "import os, errno\n"
+                       "for f in (lambda: open('/x', 'w'),\n"
+                       "          lambda: os.rename('/usr', '/usr2'),\n"
+                       "          lambda: os.mkdir('/d'),\n"
+                       "          lambda: os.rmdir('/tmp')):\n"
+                       "    try:\n"
+                       "        f(); print('WROTE')\n"
+                       "    except OSError as e:\n"
+                       "        print(e.errno == errno.EROFS or e.errno)\n",
+                       "True\nTrue\nTrue\nTrue\n");
     /* The stdlib image is read-only. */
     cloche_result *r = test_run(
         sb, "open('/usr/local/lib/python313.zip', 'wb').write(b'x')");
