@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bytes.h"
 #include "digest.h"
 #include "internal.h"
 
@@ -154,40 +155,26 @@ int cloche_sandbox_clear(cloche_sandbox *sb) {
     return leave(sb, rc);
 }
 
-static void put_u32(uint8_t *p, uint32_t v) {
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put_u64(uint8_t *p, uint64_t v) {
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint64_t get_u64(const uint8_t *p) {
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = v << 8 | p[i];
-    return v;
-}
-
 /* Wrap a pickle: header + digest + payload. */
 static int wrap_state(uint8_t **out, size_t *out_len, const uint8_t *pickle,
                       size_t len) {
-    uint8_t *buf = malloc(STATE_HEADER + len);
-    if (!buf)
+    uint8_t digest[CLOCHE__DIGEST_LEN];
+    if (cloche__digest(digest, NULL, 0, pickle, len) != 0)
         return CLOCHE_ENOMEM;
-    memcpy(buf, STATE_MAGIC, 8);
-    put_u32(buf + 8, STATE_FORMAT);
-    put_u32(buf + 12, STATE_PYTHON);
-    put_u64(buf + 16, len);
-    if (cloche__digest(buf + 24, NULL, 0, pickle, len) != 0) {
-        free(buf);
+    cloche__writer w;
+    cloche__writer_init(&w, STATE_HEADER + len);
+    cloche__put(&w, STATE_MAGIC, 8);
+    cloche__put_u32(&w, STATE_FORMAT);
+    cloche__put_u32(&w, STATE_PYTHON);
+    cloche__put_u64(&w, len);
+    cloche__put(&w, digest, sizeof digest);
+    cloche__put(&w, pickle, len);
+    if (w.failed) {
+        free(w.data);
         return CLOCHE_ENOMEM;
     }
-    memcpy(buf + STATE_HEADER, pickle, len);
-    *out = buf;
-    *out_len = STATE_HEADER + len;
+    *out = w.data;
+    *out_len = w.len;
     return 0;
 }
 
@@ -224,12 +211,15 @@ static int check_state(cloche_sandbox *sb, const uint8_t *data, size_t len,
                        const uint8_t **payload, size_t *payload_len) {
     if (!data || len < STATE_HEADER)
         return cloche__fail(sb, CLOCHE_ETRUNCATED, "shorter than a header");
-    if (memcmp(data, STATE_MAGIC, 8) != 0 ||
-        cloche__load_u32(data + 8) != STATE_FORMAT)
+    cloche__reader r;
+    cloche__reader_init(&r, data, STATE_HEADER);
+    const uint8_t *magic = cloche__get(&r, 8);
+    uint32_t format = cloche__get_u32(&r), python = cloche__get_u32(&r);
+    uint64_t n = cloche__get_u64(&r);
+    if (memcmp(magic, STATE_MAGIC, 8) != 0 || format != STATE_FORMAT)
         return cloche__fail(sb, CLOCHE_EFORMAT, "not a state snapshot");
-    if (cloche__load_u32(data + 12) != STATE_PYTHON)
+    if (python != STATE_PYTHON)
         return cloche__fail(sb, CLOCHE_EBUILD, "made by another Python");
-    uint64_t n = get_u64(data + 16);
     if (n > CLOCHE_STATE_MAX_BYTES)
         return cloche__fail(sb, CLOCHE_ETOOBIG, "payload over the cap");
     if (n > len - STATE_HEADER)
