@@ -210,3 +210,10 @@ def test_repl_session_commands(tmp_path):
     p = cloche("repl", stdin=script)
     assert p.returncode == 0, p.stderr
     assert p.stdout.split() == ["42", "False", "40", "False", "2"]
+
+
+def test_example_hello_script():
+    p = cloche("run", str(ROOT / "examples" / "hello.py"))
+    assert p.returncode == 0, p.stderr
+    assert p.stdout == ("hello from the sandbox: 3 items, sum of squares 5\n"
+                        "json is 78 bytes, 46 compressed\n")
