@@ -13,8 +13,9 @@
  *   cloche_resume(ptr, len) -> u64   continue a PENDING run with replies
  *   cloche_control(ptr, len) -> u64    a host operation: first byte the op
  *                                 (1 configure callbacks, 2 state save,
- *                                 3 state load, 4 clear), then its data
- * Imports: WASI preview1 and cloche.{memory_denied, call, reply}.
+ *                                 3 state load, 4 clear, 5 add sys.path
+ *                                 entries, 6 tracing on/off), then data
+ * Imports: WASI preview1 and cloche.{memory_denied, call, reply, trace}.
  *
  * The glue never trusts anything: the host may pass any (ptr, len), but the
  * host is also the side that checks bounds on everything coming back.
@@ -42,6 +43,9 @@ HOST_IMPORT("call") extern uint64_t cloche_host_call(const char *name,
                                                      uint32_t args_len);
 /* Copy the last reply (len from cloche_host_call) into buf. */
 HOST_IMPORT("reply") extern void cloche_host_reply(uint8_t *buf, uint32_t len);
+/* A batch of trace events (text lines) for the embedder. */
+HOST_IMPORT("trace") extern void cloche_host_trace(const uint8_t *buf,
+                                                   uint32_t len);
 
 /* --- memory: sbrk that tells the host when its memory cap said no -------- */
 
@@ -144,7 +148,20 @@ static PyObject *mod_compile(PyObject *self, PyObject *const *args,
     return cloche_guest_compile(args[0], args[1]);
 }
 
+/* _cloche.trace(batch: bytes) */
+static PyObject *mod_trace(PyObject *self, PyObject *arg) {
+    (void)self;
+    if (!PyBytes_Check(arg)) {
+        PyErr_SetString(PyExc_TypeError, "trace(batch: bytes)");
+        return NULL;
+    }
+    cloche_host_trace((const uint8_t *)PyBytes_AS_STRING(arg),
+                      (uint32_t)PyBytes_GET_SIZE(arg));
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef cloche_methods[] = {
+    {"trace", mod_trace, METH_O, "Hand a batch of trace events to the host."},
     {"compile", (PyCFunction)(void (*)(void))mod_compile, METH_FASTCALL,
      "Compile a run's source; returns (code, has_value)."},
     {"call", (PyCFunction)(void (*)(void))mod_call, METH_FASTCALL,

@@ -120,6 +120,59 @@ static wasm_trap_t *host_reply(void *env, wasmtime_caller_t *caller,
     return NULL;
 }
 
+#define TRACE_BATCH_MAX 1024
+
+/* Parse one "K line run name" event; 0 on success. */
+static int parse_event(char *line, cloche_trace_event *ev) {
+    static const char kinds[] = "LCRE";
+    char *sp = strchr(kinds, line[0]);
+    if (!line[0] || !sp || line[1] != ' ')
+        return -1;
+    char *end;
+    unsigned long ln = strtoul(line + 2, &end, 10);
+    if (*end != ' ')
+        return -1;
+    unsigned long run = strtoul(end + 1, &end, 10);
+    if (*end != ' ' && *end != '\0')
+        return -1;
+    ev->kind = (cloche_trace_kind)(sp - kinds);
+    ev->line = (uint32_t)ln;
+    ev->run = (uint32_t)run;
+    ev->name = *end ? end + 1 : "";
+    return 0;
+}
+
+/* cloche.trace(ptr, len): a batch of trace lines for the embedder. */
+static wasm_trap_t *host_trace(void *env, wasmtime_caller_t *caller,
+                               wasmtime_val_raw_t *vals, size_t nvals) {
+    (void)env;
+    cloche_sandbox *sb = caller_sandbox(caller);
+    if (nvals < 2)
+        return wasmtime_trap_new("cloche.trace: bad arity", 23);
+    uint32_t len = (uint32_t)vals[1].i32;
+    const uint8_t *p = guest_range(sb, (uint32_t)vals[0].i32, len);
+    if (!p)
+        return wasmtime_trap_new("cloche.trace: out of bounds", 27);
+    if (!sb->on_trace || len == 0)
+        return NULL;
+    char *text = malloc((size_t)len + 1);
+    cloche_trace_event *evs = malloc(TRACE_BATCH_MAX * sizeof *evs);
+    size_t n = 0;
+    if (text && evs) {
+        memcpy(text, p, len); /* copy: the guest's memory is untrusted */
+        text[len] = '\0';
+        for (char *save, *line = strtok_r(text, "\n", &save);
+             line && n < TRACE_BATCH_MAX; line = strtok_r(NULL, "\n", &save))
+            if (parse_event(line, &evs[n]) == 0)
+                n++;
+        if (n)
+            sb->on_trace(sb->trace_ud, evs, n);
+    }
+    free(text);
+    free(evs);
+    return NULL;
+}
+
 static wasm_valtype_vec_t valtypes(const char *spec) {
     wasm_valtype_vec_t vec;
     size_t n = strlen(spec);
@@ -165,6 +218,9 @@ int cloche__define_imports(wasmtime_linker_t *linker, char *err, size_t len) {
                     len);
     if (rc == 0)
         rc = define(linker, "cloche", "reply", "ii", "", host_reply, NULL, err,
+                    len);
+    if (rc == 0)
+        rc = define(linker, "cloche", "trace", "ii", "", host_trace, NULL, err,
                     len);
     return rc;
 }

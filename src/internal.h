@@ -55,6 +55,13 @@ typedef enum cloche__run_state {
     CLOCHE__RUN_DONE,    /* finished; result waits for cloche_finish */
 } cloche__run_state;
 
+/* A pure-Python package served read-only at /packages/<name>. */
+typedef struct cloche__package {
+    char *name;
+    uint8_t *data;
+    size_t len;
+} cloche__package;
+
 /* Owned copies of the strings an options struct pointed to. */
 typedef struct cloche__strings {
     char **items;
@@ -69,6 +76,14 @@ struct cloche_sandbox {
     int64_t limits[CLOCHE_LIMIT__COUNT];
     int wall_clock;
     cloche__strings env, argv;
+    char *data_dir;
+    uint64_t vfs_quota, vfs_max_files;
+    cloche_output_fn on_output;
+    void *output_ud;
+    cloche_trace_fn on_trace;
+    void *trace_ud;
+    cloche__package *packages;
+    size_t npackages;
 
     /* the instance; rebuilt by reset */
     wasmtime_store_t *store;
@@ -79,6 +94,8 @@ struct cloche_sandbox {
     cloche__vfs *vfs;
     int needs_reset; /* a trap left the interpreter in an unknown state */
     unsigned configured; /* callbacks.generation the instance has installed */
+    size_t paths_installed; /* packages already on the instance's sys.path */
+    int tracing;            /* the instance's tracer is on */
 
     cloche__callbacks callbacks;
     cloche__hub *hub; /* outstanding host calls; outlives the instance */
@@ -140,6 +157,8 @@ const char *cloche__guest_build_id(void);
  * (CLOCHE_ESTATE otherwise). */
 int cloche__acquire(cloche_sandbox *sb, int want_pending);
 void cloche__release(cloche_sandbox *sb);
+/* Serve a package in the instance's VFS at /packages/<name>. */
+int cloche__vfs_add_package(cloche_sandbox *sb, const cloche__package *p);
 /* Re-instantiate if there is no instance or it needs a reset. */
 int cloche__ensure_instance(cloche_sandbox *sb);
 /* sandbox.c */

@@ -15,9 +15,6 @@
 #include "internal.h"
 
 #define STDLIB_ZIP_PATH "/usr/local/lib/python313.zip"
-/* Writable VFS quotas until the filesystem issue makes them options. */
-#define TMP_QUOTA_BYTES (64u * 1024u * 1024u)
-#define TMP_QUOTA_NODES 10000u
 
 /* --- owned copies of option strings -------------------------------------- */
 
@@ -76,6 +73,18 @@ static int apply_options(cloche_sandbox *sb, const cloche_sandbox_options *o) {
         CLOCHE_DEFAULT_CALLBACK_TIMEOUT_MS;
     sb->limits[CLOCHE_LIMIT_CALLBACK_PAYLOAD] = CLOCHE_DEFAULT_CALLBACK_PAYLOAD;
     sb->wall_clock = o->wall_clock != 0;
+    sb->vfs_quota = o->vfs_quota ? o->vfs_quota : CLOCHE_DEFAULT_VFS_QUOTA;
+    sb->vfs_max_files =
+        o->vfs_max_files ? o->vfs_max_files : CLOCHE_DEFAULT_VFS_FILES;
+    sb->on_output = o->on_output;
+    sb->output_ud = o->output_userdata;
+    sb->on_trace = o->on_trace;
+    sb->trace_ud = o->trace_userdata;
+    const char *data_dir = o->data_dir ? o->data_dir : CLOCHE_DEFAULT_DATA_DIR;
+    if (data_dir[0] != '/' || strlen(data_dir) > 255)
+        return cloche__fail(sb, CLOCHE_EINVAL, "data_dir must be absolute");
+    if (!(sb->data_dir = strdup(data_dir)))
+        return cloche__fail(sb, CLOCHE_ENOMEM, "out of memory");
     int rc = strings_copy(&sb->env, o->env, o->env_count);
     if (rc == 0)
         rc = strings_copy(&sb->argv, o->argv, o->argc);
@@ -87,6 +96,12 @@ static int apply_options(cloche_sandbox *sb, const cloche_sandbox_options *o) {
 static uint64_t hook_now(void *ud) {
     (void)ud;
     return cloche__now_ns();
+}
+
+static void hook_output(void *ud, int fd, const uint8_t *data, size_t len) {
+    cloche_sandbox *sb = ud;
+    if (sb->on_output)
+        sb->on_output(sb->output_ud, fd, (const char *)data, len);
 }
 
 /* Sleep, but never past the run's deadline and never through a cancel:
@@ -129,19 +144,30 @@ static wasmtime_error_t *on_epoch(wasmtime_context_t *ctx, void *env,
 
 /* --- instance ------------------------------------------------------------ */
 
+/* Serve a package at /packages/<name> (borrowed from the sandbox). */
+int cloche__vfs_add_package(cloche_sandbox *sb, const cloche__package *p) {
+    char path[512];
+    snprintf(path, sizeof path, "/packages/%s", p->name);
+    return cloche__vfs_add_file_ro(sb->vfs, path, p->data, p->len);
+}
+
 static int build_vfs(cloche_sandbox *sb) {
     size_t zip_len;
     const uint8_t *zip = cloche__stdlib_zip(&zip_len);
-    cloche__vfs_limits limits = {TMP_QUOTA_BYTES, TMP_QUOTA_NODES};
+    cloche__vfs_limits limits = {sb->vfs_quota, sb->vfs_max_files};
     if (cloche__vfs_new(&sb->vfs, &limits) != 0)
         return CLOCHE_ENOMEM;
     /* "/" is read-only: the guest cannot move the stdlib image's folders
      * (a snapshot finds read-only files by path) or litter the root. */
     if (cloche__vfs_add_file_ro(sb->vfs, STDLIB_ZIP_PATH, zip, zip_len) != 0 ||
         cloche__vfs_mkdir_p(sb->vfs, "/tmp", 0) != 0 ||
-        cloche__vfs_set_readonly(sb->vfs, "/", 1) != 0)
+        cloche__vfs_mkdir_p(sb->vfs, sb->data_dir, 0) != 0 ||
+        cloche__vfs_mkdir_p(sb->vfs, "/packages", 1) != 0)
         return CLOCHE_ENOMEM;
-    return 0;
+    for (size_t i = 0; i < sb->npackages; i++)
+        if (cloche__vfs_add_package(sb, &sb->packages[i]) != 0)
+            return CLOCHE_ENOMEM;
+    return cloche__vfs_set_readonly(sb->vfs, "/", 1) == 0 ? 0 : CLOCHE_ENOMEM;
 }
 
 static int build_wasi(cloche_sandbox *sb) {
@@ -158,6 +184,7 @@ static int build_wasi(cloche_sandbox *sb) {
     c.hook_ud = sb;
     c.sleep_ns = hook_sleep;
     c.now_ns = hook_now;
+    c.on_output = hook_output;
     return cloche__wasi_new(&sb->wasi, &c) == 0 ? 0 : CLOCHE_ENOMEM;
 }
 
@@ -232,6 +259,8 @@ int cloche__sandbox_instantiate(cloche_sandbox *sb) {
         cloche__sandbox_teardown(sb);
     sb->needs_reset = 0;
     sb->configured = 0; /* the image has an empty callback table */
+    sb->paths_installed = 0;
+    sb->tracing = 0;
     return rc;
 }
 
@@ -314,6 +343,12 @@ void cloche_sandbox_free(cloche_sandbox *sb) {
     cloche__hub_detach(sb->hub);
     cloche__callbacks_free(&sb->callbacks);
     free(sb->sync_reply);
+    for (size_t i = 0; i < sb->npackages; i++) {
+        free(sb->packages[i].name);
+        free(sb->packages[i].data);
+    }
+    free(sb->packages);
+    free(sb->data_dir);
     strings_free(&sb->env);
     strings_free(&sb->argv);
     free(sb);

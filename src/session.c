@@ -16,7 +16,14 @@
 #include "digest.h"
 #include "internal.h"
 
-enum { OP_CONFIGURE = 1, OP_STATE_SAVE = 2, OP_STATE_LOAD = 3, OP_CLEAR = 4 };
+enum {
+    OP_CONFIGURE = 1,
+    OP_STATE_SAVE = 2,
+    OP_STATE_LOAD = 3,
+    OP_CLEAR = 4,
+    OP_PATHS = 5,
+    OP_TRACE = 6
+};
 
 #define STATE_MAGIC "CLOCHEST"
 #define STATE_FORMAT 1u
@@ -105,21 +112,59 @@ static int control(cloche_sandbox *sb, uint8_t op, const void *data,
     return rc;
 }
 
-int cloche__configure_guest(cloche_sandbox *sb) {
-    if (sb->configured == sb->callbacks.generation)
-        return 0;
+/* Run a control op that must simply succeed. */
+static int simple_op(cloche_sandbox *sb, uint8_t op, const void *data,
+                     size_t len, const char *what) {
+    control_reply r;
+    int rc = control(sb, op, data, len, &r);
+    free(r.data);
+    if (rc == 0 && r.raised)
+        rc = cloche__fail(sb, CLOCHE_EGUEST, "%s: %s: %s", what, r.exc_type,
+                          r.message);
+    return rc;
+}
+
+static int install_callbacks(cloche_sandbox *sb) {
     char *table = cloche__callbacks_table(&sb->callbacks);
     if (!table)
         return cloche__fail(sb, CLOCHE_ENOMEM, "out of memory");
-    control_reply r;
-    int rc = control(sb, OP_CONFIGURE, table, strlen(table), &r);
+    int rc = simple_op(sb, OP_CONFIGURE, table, strlen(table),
+                       "installing callbacks");
     free(table);
-    free(r.data);
-    if (rc == 0 && r.raised)
-        rc = cloche__fail(sb, CLOCHE_EGUEST, "installing callbacks: %s: %s",
-                          r.exc_type, r.message);
     if (rc == 0)
         sb->configured = sb->callbacks.generation;
+    return rc;
+}
+
+static int install_paths(cloche_sandbox *sb) {
+    cloche__writer w;
+    cloche__writer_init(&w, 1u << 20);
+    for (size_t i = sb->paths_installed; i < sb->npackages; i++) {
+        cloche__put(&w, "/packages/", 10);
+        cloche__put(&w, sb->packages[i].name, strlen(sb->packages[i].name));
+        cloche__put(&w, "\n", 1);
+    }
+    int rc = w.failed ? cloche__fail(sb, CLOCHE_ENOMEM, "out of memory")
+                      : simple_op(sb, OP_PATHS, w.data, w.len, "sys.path");
+    free(w.data);
+    if (rc == 0)
+        sb->paths_installed = sb->npackages;
+    return rc;
+}
+
+int cloche__configure_guest(cloche_sandbox *sb) {
+    int rc = 0;
+    if (sb->configured != sb->callbacks.generation)
+        rc = install_callbacks(sb);
+    if (rc == 0 && sb->paths_installed != sb->npackages)
+        rc = install_paths(sb);
+    int want_trace = sb->on_trace != NULL;
+    if (rc == 0 && sb->tracing != want_trace) {
+        uint8_t on = (uint8_t)want_trace;
+        rc = simple_op(sb, OP_TRACE, &on, 1, "tracing");
+        if (rc == 0)
+            sb->tracing = want_trace;
+    }
     return rc;
 }
 

@@ -184,6 +184,9 @@ def _flush():
             stream.flush()
         except BaseException:
             pass
+    tracing = sys.modules.get("cloche_guest.tracing")
+    if tracing is not None:
+        tracing.flush()
 
 
 def _finish_exception(exc):
@@ -245,8 +248,21 @@ def _op_clear(data):
     state.clear()
 
 
+def _op_paths(data):
+    """Append package paths (one per line) to sys.path, once each."""
+    for path in data.decode().splitlines():
+        if path and path not in sys.path:
+            sys.path.append(path)
+
+
+def _op_trace(data):
+    from . import tracing
+
+    tracing.enable(data == b"\x01")
+
+
 _OPS = {1: _op_configure, 2: _op_state_save, 3: _op_state_load,
-        4: _op_clear}
+        4: _op_clear, 5: _op_paths, 6: _op_trace}
 
 
 def control(op, data):

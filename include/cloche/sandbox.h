@@ -23,6 +23,38 @@ typedef struct cloche_sandbox cloche_sandbox;
 #define CLOCHE_DEFAULT_CALLBACKS 10000u
 #define CLOCHE_DEFAULT_CALLBACK_TIMEOUT_MS 30000u
 #define CLOCHE_DEFAULT_CALLBACK_PAYLOAD (16u * 1024u * 1024u)
+#define CLOCHE_DEFAULT_DATA_DIR "/data"
+#define CLOCHE_DEFAULT_VFS_QUOTA (64u * 1024u * 1024u)
+#define CLOCHE_DEFAULT_VFS_FILES 10000u
+
+/** Called with output as the guest writes it (fd 1 or 2), on the thread
+ *  running the sandbox, before the write returns to the guest: a slow
+ *  callback slows the guest down (back-pressure) instead of output piling
+ *  up. Must not call into the same sandbox. */
+typedef void (*cloche_output_fn)(void *userdata, int fd, const char *data,
+                                 size_t len);
+
+/** Kinds of trace events. */
+typedef enum cloche_trace_kind {
+    CLOCHE_TRACE_LINE = 0,      /**< a line of user code is about to run */
+    CLOCHE_TRACE_CALL = 1,      /**< a user function was entered */
+    CLOCHE_TRACE_RETURN = 2,    /**< a user function returned */
+    CLOCHE_TRACE_EXCEPTION = 3  /**< an exception was raised in user code */
+} cloche_trace_kind;
+
+/** One trace event; `name` is the function (CALL/RETURN), the exception
+ *  type (EXCEPTION) or "" (LINE). Borrowed for the duration of the call. */
+typedef struct cloche_trace_event {
+    cloche_trace_kind kind;
+    uint32_t line;
+    uint32_t run; /**< which run of the sandbox defined the code (1, 2, …) */
+    const char *name;
+} cloche_trace_event;
+
+/** Called with trace events in order, in batches (at most every 256
+ *  events and at the end of each run), on the thread running the sandbox. */
+typedef void (*cloche_trace_fn)(void *userdata,
+                                const cloche_trace_event *events, size_t n);
 
 /** Sandbox options. Initialize with CLOCHE_SANDBOX_OPTIONS_INIT. Copied (with
  *  every string they point to) by cloche_sandbox_new. */
@@ -40,10 +72,38 @@ typedef struct cloche_sandbox_options {
     size_t env_count;
     const char *const *argv; /**< sys.argv; empty by default */
     size_t argc;
+    /** Writable in-memory folder ("/data" if NULL); /tmp is writable too.
+     *  Both count against the quotas below; files persist across runs and
+     *  are part of image snapshots. */
+    const char *data_dir;
+    uint64_t vfs_quota;     /**< bytes of file data; 0: 64 MiB */
+    uint64_t vfs_max_files; /**< files and folders; 0: 10000 */
+    cloche_output_fn on_output; /**< live output; NULL: captured only */
+    void *output_userdata;
+    /** Line tracing of user code; NULL: off, with no cost at all. */
+    cloche_trace_fn on_trace;
+    void *trace_userdata;
 } cloche_sandbox_options;
 
 #define CLOCHE_SANDBOX_OPTIONS_INIT                                            \
-    {CLOCHE_SANDBOX_OPTIONS_VERSION, 0, 0, 0, 0, 0, 0, NULL, 0, NULL, 0}
+    {CLOCHE_SANDBOX_OPTIONS_VERSION,                                           \
+     0,                                                                        \
+     0,                                                                        \
+     0,                                                                        \
+     0,                                                                        \
+     0,                                                                        \
+     0,                                                                        \
+     NULL,                                                                     \
+     0,                                                                        \
+     NULL,                                                                     \
+     0,                                                                        \
+     NULL,                                                                     \
+     0,                                                                        \
+     0,                                                                        \
+     NULL,                                                                     \
+     NULL,                                                                     \
+     NULL,                                                                     \
+     NULL}
 
 /**
  * Create a sandbox from the engine's pre-initialized image. Its interpreter
@@ -101,6 +161,35 @@ int cloche_sandbox_reset(cloche_sandbox *sb);
  */
 int64_t cloche_sandbox_limit(cloche_sandbox *sb, cloche_limit which,
                              int64_t new_value);
+
+/**
+ * Put a file into the sandbox's in-memory filesystem (folders are created
+ * as needed), replacing any file there. The bytes are copied and count
+ * against the VFS quota. Typical use: upload a CSV before a run.
+ * @return 0, CLOCHE_EINVAL (bad path), CLOCHE_ETOOBIG (quota),
+ *         CLOCHE_EBUSY, CLOCHE_ENOMEM.
+ */
+int cloche_sandbox_write_file(cloche_sandbox *sb, const char *path,
+                              const void *data, size_t len);
+
+/**
+ * Read a file out of the sandbox's in-memory filesystem.
+ * @param out receives a copy owned by the caller (cloche_buffer_free)
+ * @return 0, CLOCHE_ENOTFOUND (no such file), CLOCHE_EINVAL (a folder),
+ *         CLOCHE_EBUSY, CLOCHE_ENOMEM.
+ */
+int cloche_sandbox_read_file(void **out, size_t *len, cloche_sandbox *sb,
+                             const char *path);
+
+/**
+ * Make a pure-Python package importable: a wheel (.whl) or zip file is
+ * read once from the host and served read-only, in place (zipimport, no
+ * extraction), at /packages/<file name>, which is put on sys.path. Takes
+ * effect from the next run and survives resets.
+ * @return 0, CLOCHE_ENOTFOUND / CLOCHE_EIO (host file), CLOCHE_EINVAL
+ *         (not a .whl/.zip), CLOCHE_EBUSY, CLOCHE_ENOMEM.
+ */
+int cloche_sandbox_add_package(cloche_sandbox *sb, const char *host_path);
 
 /** Message describing the last error returned for this sandbox. Borrowed;
  *  valid until the next call on the sandbox. Never NULL. */
