@@ -25,7 +25,8 @@ static void test_no_host_files(void **state) {
         "print(sorted(os.listdir('/')))\n"
         "print(sorted(os.listdir('/..')))\n",
         "FileNotFoundError\nFileNotFoundError\nFileNotFoundError\n"
-        "FileNotFoundError\nFileNotFoundError\n['tmp', 'usr']\n['tmp', 'usr']\n");
+        "FileNotFoundError\nFileNotFoundError\n"
+        "['data', 'packages', 'tmp', 'usr']\n['data', 'packages', 'tmp', 'usr']\n");
     /* The root is read-only: nothing can be created, moved or removed. */
     test_expect_stdout(sb,
                        "import os, errno\n"
