@@ -29,8 +29,12 @@ int cli_save_snapshot(cloche_sandbox *sb, const char *path, const cli_key *k);
 int cli_load_snapshot(cloche_sandbox *sb, const char *path, const cli_key *k);
 int cli_load_key(cli_key *key, const char *path);
 
-/* report.c: print a result (plain or JSON); returns the exit code. */
-int cli_report(const cloche_result *r, int json);
+/* report.c: print a result (plain or JSON; without the output when it was
+ * streamed); returns the exit code. */
+int cli_report(const cloche_result *r, int json, int streamed);
+/* --stream and --trace printers (cloche_output_fn, cloche_trace_fn). */
+void cli_stream_output(void *ud, int fd, const char *data, size_t len);
+void cli_print_trace(void *ud, const cloche_trace_event *ev, size_t n);
 
 /* Parse "64M", "1G", "4096", "512k" into bytes. Returns 0 or -1. */
 int cli_parse_size(const char *s, uint64_t *out);

@@ -77,7 +77,7 @@ static int read_cell(repl *r, char *buf, size_t cap) {
 }
 
 static void show(const cloche_result *res) {
-    cli_report(res, 0);
+    cli_report(res, 0, 0);
     const char *value = cloche_result_value_repr(res);
     if (value && cloche_result_outcome(res) == CLOCHE_OUTCOME_OK)
         printf("%s\n", value);

@@ -16,13 +16,15 @@ static int exit_code_for(const cloche_result *r) {
     }
 }
 
-static void print_plain(const cloche_result *r) {
+static void print_plain(const cloche_result *r, int streamed) {
     size_t n;
-    const char *out = cloche_result_stdout(r, &n);
-    fwrite(out, 1, n, stdout);
-    fflush(stdout);
-    const char *err = cloche_result_stderr(r, &n);
-    fwrite(err, 1, n, stderr);
+    if (!streamed) { /* --stream printed the output as it came */
+        const char *out = cloche_result_stdout(r, &n);
+        fwrite(out, 1, n, stdout);
+        fflush(stdout);
+        const char *err = cloche_result_stderr(r, &n);
+        fwrite(err, 1, n, stderr);
+    }
     const char *tb = cloche_result_traceback(r);
     if (tb)
         fputs(tb, stderr);
@@ -47,9 +49,24 @@ static int print_json(const cloche_result *r) {
     return 0;
 }
 
-int cli_report(const cloche_result *r, int json) {
+int cli_report(const cloche_result *r, int json, int streamed) {
     if (json)
         return print_json(r) == 0 ? exit_code_for(r) : CLI_EXIT_INTERNAL;
-    print_plain(r);
+    print_plain(r, streamed);
     return exit_code_for(r);
+}
+
+void cli_stream_output(void *ud, int fd, const char *data, size_t len) {
+    (void)ud;
+    FILE *to = fd == 2 ? stderr : stdout;
+    fwrite(data, 1, len, to);
+    fflush(to);
+}
+
+void cli_print_trace(void *ud, const cloche_trace_event *ev, size_t n) {
+    (void)ud;
+    static const char *const kinds[] = {"line", "call", "return", "exception"};
+    for (size_t i = 0; i < n; i++)
+        fprintf(stderr, "trace: %-9s run %u line %u%s%s\n", kinds[ev[i].kind],
+                ev[i].run, ev[i].line, ev[i].name[0] ? " " : "", ev[i].name);
 }

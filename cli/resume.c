@@ -35,7 +35,7 @@ static int resume_file(const char *path, int tools, int json,
     if (rc == 0 && cli_load_snapshot(sb, path, key) == 0) {
         rc = cloche_drive(&r, sb);
         if (rc == 0)
-            exit_code = cli_report(r, json);
+            exit_code = cli_report(r, json, 0);
         else
             fprintf(stderr, "cloche resume: %s: %s\n", cloche_strerror(rc),
                     rc == CLOCHE_ESTATE ? "the snapshot holds no suspended run"

@@ -28,6 +28,9 @@ static const char run_usage[] =
     "  --suspend FILE    if the run waits on host calls, write it out to FILE\n"
     "                    and exit 5 (finish it with `cloche resume FILE`)\n"
     "  --key FILE        HMAC key for --load/--save/--suspend snapshots\n"
+    "  --vfs-quota SIZE  bytes the guest may store in /data and /tmp (64M)\n"
+    "  --stream          print output live, as the guest writes it\n"
+    "  --trace           print line events of the script to stderr\n"
     "  --json            print the result as one JSON object: stdout, stderr,\n"
     "                    value, exception, limit, duration, memory, fuel\n"
     "  -h, --help        this help\n"
@@ -42,7 +45,7 @@ typedef struct run_args {
     const char *code, *file;
     const char *load, *save, *suspend;
     cli_key key;
-    int json, demo_tools;
+    int json, demo_tools, stream;
     uint64_t fuel;
     cloche_sandbox_options opts;
     const char **argv;
@@ -69,6 +72,11 @@ static int parse_option(run_args *a, int argc, char **argv, int *i) {
         a->opts.wall_clock = 1, takes = 0;
     } else if (strcmp(opt, "--demo-tools") == 0) {
         a->demo_tools = 1, takes = 0;
+    } else if (strcmp(opt, "--stream") == 0) {
+        a->stream = 1, takes = 0;
+        a->opts.on_output = cli_stream_output;
+    } else if (strcmp(opt, "--trace") == 0) {
+        a->opts.on_trace = cli_print_trace, takes = 0;
     } else if (!val) {
         return usage_error("missing value for", opt);
     } else if (strcmp(opt, "-c") == 0) {
@@ -88,6 +96,9 @@ static int parse_option(run_args *a, int argc, char **argv, int *i) {
     } else if (strcmp(opt, "--memory") == 0) {
         if (cli_parse_size(val, &a->opts.memory_limit))
             return usage_error("bad --memory (e.g. 64M)", val);
+    } else if (strcmp(opt, "--vfs-quota") == 0) {
+        if (cli_parse_size(val, &a->opts.vfs_quota))
+            return usage_error("bad --vfs-quota (e.g. 16M)", val);
     } else if (strcmp(opt, "--max-output") == 0) {
         if (cli_parse_size(val, &a->opts.stdout_limit))
             return usage_error("bad --max-output (e.g. 1M)", val);
@@ -167,7 +178,7 @@ static int execute(const run_args *a, const char *code, size_t len) {
     if (rc == 0 && suspended) {
         exit_code = CLI_EXIT_SUSPENDED;
     } else if (rc == 0) {
-        exit_code = cli_report(r, a->json);
+        exit_code = cli_report(r, a->json, a->stream);
         if (a->save && cli_save_snapshot(sb, a->save, &a->key) != 0)
             exit_code = CLI_EXIT_INTERNAL;
     } else if (exit_code != CLI_EXIT_USAGE) {

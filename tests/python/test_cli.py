@@ -217,3 +217,23 @@ def test_example_hello_script():
     assert p.returncode == 0, p.stderr
     assert p.stdout == ("hello from the sandbox: 3 items, sum of squares 5\n"
                         "json is 78 bytes, 46 compressed\n")
+
+
+def test_stream_prints_output_once_in_order():
+    p = cloche("run", "--stream", "-c",
+               "import os\nprint('a')\nos.write(1, b'b\\n')\nprint('c')")
+    assert (p.returncode, p.stdout) == (0, "a\nb\nc\n")
+
+
+def test_trace_lines_on_stderr():
+    p = cloche("run", "--trace", "-c", "x = 1\ny = x + 1\nprint(y)")
+    assert p.returncode == 0 and p.stdout == "2\n"
+    lines = [l.split()[-1] for l in p.stderr.splitlines()
+             if l.startswith("trace: line")]
+    assert lines == ["1", "2", "3"]
+
+
+def test_vfs_quota_flag():
+    p = cloche("run", "--vfs-quota", "10k", "-c",
+               "open('/data/f', 'wb').write(b'x' * 50000)")
+    assert p.returncode == 1 and "OSError" in p.stderr
