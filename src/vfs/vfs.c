@@ -11,6 +11,9 @@
  *   - bytes_used is the sum of the sizes of owned file data; nodes_used
  *     counts nodes flagged CHARGED; neither ever exceeds its limit through
  *     an operation of this file.
+ *   - a node with a host part (a mount point, or a host object below one)
+ *     has its data on the host: the node calls hand it to vfs_host.c, and
+ *     it is never charged.
  * It never recurses over the tree (depth is guest-controlled) and never
  * aborts; allocation failures come back as CLOCHE__ENOMEM.
  */
@@ -91,6 +94,7 @@ void cloche__vfs_free(cloche__vfs *vfs)
         cloche__vfs_node_destroy(cur);
         cur = parent;
     }
+    cloche__vfs_mounts_free(vfs);
     cloche__dealloc(vfs);
 }
 
@@ -152,6 +156,11 @@ int cloche__vfs_node_new(cloche__vfs_node **out, cloche__vfs *vfs, int type,
 void cloche__vfs_node_destroy(cloche__vfs_node *n)
 {
     cloche__vfs *vfs = n->vfs;
+    if (n->host && !(n->flags & CLOCHE__VFS_F_MOUNT)) {
+        cloche__vfs_host_release(n->host); /* no data, never charged */
+        cloche__dealloc(n);
+        return;
+    }
     if (n->flags & CLOCHE__VFS_F_CHARGED)
         vfs->nodes_used--;
     if (n->type == CLOCHE__VFS_DIR) {
@@ -198,7 +207,14 @@ int cloche__vfs_is_linked(const cloche__vfs_node *n)
 
 void cloche__vfs_node_stat(cloche__vfs_stat *out, const cloche__vfs_node *n)
 {
+    if (n->host && cloche__vfs_host_stat(out, n) == 0)
+        return;
     memset(out, 0, sizeof(*out));
+    if (n->host) { /* the host object is gone: what the node knows */
+        out->type = n->type;
+        out->readonly = cloche__vfs_node_readonly(n);
+        return;
+    }
     out->dev = 1;
     out->ino = n->ino;
     out->type = n->type;
@@ -218,6 +234,8 @@ int cloche__vfs_set_times(cloche__vfs_node *n, uint64_t atim, uint64_t mtim,
 {
     if (guest && (n->flags & CLOCHE__VFS_F_RO))
         return CLOCHE__EROFS;
+    if (n->host)
+        return cloche__vfs_host_set_times(n, atim, mtim, mask);
     if (mask & CLOCHE__VFS_SET_ATIM)
         n->atim = atim;
     if (mask & CLOCHE__VFS_SET_MTIM)
@@ -387,6 +405,14 @@ static uint32_t first_after(const cloche__vfs_node *dir, uint64_t after)
 int cloche__vfs_dir_next(cloche__vfs_dirent *out, const cloche__vfs_node *dir,
                          uint64_t cookie)
 {
+    return cloche__vfs_dir_read(out, dir, cookie) > 0;
+}
+
+int cloche__vfs_dir_read(cloche__vfs_dirent *out, const cloche__vfs_node *dir,
+                         uint64_t cookie)
+{
+    if (dir->host)
+        return cloche__vfs_host_dir_read(out, dir, cookie);
     if (cookie < 2) {
         /* "." (cookie 0) and ".." (cookie 1): the name is the first 1 or 2
          * bytes of "..". The root and unlinked directories are their own
@@ -416,7 +442,12 @@ static const uint8_t *file_bytes(const cloche__vfs_node *n)
 
 uint64_t cloche__vfs_file_size(const cloche__vfs_node *n)
 {
-    return n->type == CLOCHE__VFS_FILE ? n->u.file.size : 0;
+    uint64_t size = 0;
+    if (n->type == CLOCHE__VFS_FILE && n->host)
+        cloche__vfs_host_size(&size, n); /* 0 when the host cannot say */
+    else if (n->type == CLOCHE__VFS_FILE)
+        size = n->u.file.size;
+    return size;
 }
 
 void cloche__vfs_file_clear(cloche__vfs_node *n)
@@ -435,6 +466,10 @@ void cloche__vfs_file_read(size_t *nread, const cloche__vfs_node *n,
                            uint64_t off, uint8_t *dst, size_t len)
 {
     *nread = 0;
+    if (n->host) {
+        cloche__vfs_host_read(nread, n, off, dst, len);
+        return;
+    }
     uint64_t size = cloche__vfs_file_size(n);
     if (off >= size || len == 0)
         return;
@@ -501,6 +536,8 @@ int cloche__vfs_file_resize(cloche__vfs_node *n, uint64_t size)
     int rc = writable(n);
     if (rc)
         return rc;
+    if (n->host)
+        return cloche__vfs_host_resize(n, size);
     cloche__vfs *vfs = n->vfs;
     uint64_t old = n->u.file.size;
     if (size > CLOCHE__VFS_FILE_MAX)
@@ -527,6 +564,11 @@ int cloche__vfs_file_write(cloche__vfs_node *n, uint64_t off,
     int rc = writable(n);
     if (rc)
         return rc;
+    if (n->host) { /* all of it, or an error (some bytes may be written) */
+        size_t done;
+        rc = cloche__vfs_host_write(&done, n, off, src, len);
+        return rc ? rc : done < len ? CLOCHE__EIO : 0;
+    }
     if (off > CLOCHE__VFS_FILE_MAX || len > CLOCHE__VFS_FILE_MAX - off)
         return CLOCHE__EFBIG;
     if (len == 0)

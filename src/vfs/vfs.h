@@ -6,6 +6,9 @@
  * borrowed (const bytes the embedder keeps alive, e.g. the stdlib image:
  * zero copy, always read-only) or owned (a growable buffer charged to the
  * byte quota).
+ * The embedder may also mount host directories and files into the tree
+ * (cloche__vfs_mount): their contents stay on the host, confined to what
+ * was mounted, and are not charged.
  *
  * Two kinds of callers:
  *   - the embedder (trusted): path-based helpers that take absolute or
@@ -43,9 +46,16 @@
 typedef struct cloche__vfs cloche__vfs;
 typedef struct cloche__vfs_node cloche__vfs_node;
 
-/* Node types. Values are stable; new kinds (host mount, symlink) get new
- * values and every switch over them has a default branch. */
-enum cloche__vfs_type { CLOCHE__VFS_DIR = 1, CLOCHE__VFS_FILE = 2 };
+/* Node types. Values are stable; new kinds get new values and every switch
+ * over them has a default branch. SYMLINK and SPECIAL exist only inside
+ * host mounts: they can be listed, stat'ed, unlinked and renamed, never
+ * followed or opened (docs/wasi.md, "Host mounts"). */
+enum cloche__vfs_type {
+    CLOCHE__VFS_DIR = 1,
+    CLOCHE__VFS_FILE = 2,
+    CLOCHE__VFS_SYMLINK = 3, /* a host symbolic link */
+    CLOCHE__VFS_SPECIAL = 4  /* a host FIFO, socket or device */
+};
 
 /** Quotas on writable data. UINT64_MAX means unlimited. */
 typedef struct cloche__vfs_limits {
@@ -74,6 +84,13 @@ typedef struct cloche__vfs_dirent {
 #define CLOCHE__VFS_O_TRUNC 0x4u
 #define CLOCHE__VFS_O_DIRECTORY 0x8u
 #define CLOCHE__VFS_O_WRITE 0x10u /* the handle will write: EROFS checks */
+#define CLOCHE__VFS_O_READ 0x20u  /* the handle will read (host files) */
+
+/* Host mounts: at most this many per VFS (CLOCHE__EMFILE beyond), and at
+ * most this many host objects open at once (CLOCHE__EMFILE beyond): every
+ * WASI fd (CLOCHE__WASI_MAX_FDS) plus the few a single call holds. */
+#define CLOCHE__VFS_MAX_MOUNTS 64u
+#define CLOCHE__VFS_MAX_HOST_NODES 1056u
 
 /* Mask of cloche__vfs_set_times. */
 #define CLOCHE__VFS_SET_ATIM 0x1u
@@ -153,6 +170,56 @@ int cloche__vfs_set_readonly(cloche__vfs *vfs, const char *path, int readonly);
 /** Remove a file or an empty directory. */
 int cloche__vfs_remove(cloche__vfs *vfs, const char *path);
 
+/**
+ * Mount a host directory or a single host file at @p guest_path.
+ *
+ * The host path is resolved once, here, by the host's own rules (it is the
+ * embedder's, trusted): a directory is kept as an O_PATH descriptor, a
+ * regular file as a descriptor opened read-only (@p readonly) or
+ * read-write. Anything else (FIFO, socket, device) is refused. Later guest
+ * accesses never use a host path: they resolve from that descriptor with
+ * openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS |
+ * RESOLVE_NO_XDEV), one single-component *at() call at a time for
+ * mkdir/unlink/rename, never follow a symbolic link and never open a
+ * non-regular file, so nothing outside the mount is ever reached, even
+ * while another host process changes the tree.
+ *
+ * Guest side: missing parents of @p guest_path are created as read-only
+ * directories; the last component must not exist, except that a directory
+ * may be mounted over an empty memory directory no fd holds (it becomes
+ * the mount point). With @p readonly nonzero every guest write is
+ * CLOCHE__EROFS. Mount contents are not charged to the quotas (a mount is
+ * the embedder's deliberate grant of host storage). The embedder helpers
+ * above refuse paths at or below a mount point (CLOCHE__EXDEV; remove:
+ * CLOCHE__EBUSY). Snapshots save a mount by guest path and @p readonly
+ * only. Mounts last as long as the VFS (there is no unmount). Linux only
+ * (O_PATH, openat2 from 5.6, with a component-walk fallback before it).
+ *
+ * @param guest_path absolute or root-relative, not the root
+ * @param host_path  NUL-terminated host path (borrowed)
+ * @return 0; CLOCHE__ENOENT (host path missing), CLOCHE__ENOTDIR,
+ *         CLOCHE__EACCES, CLOCHE__ELOOP (host lookup errors);
+ *         CLOCHE__EINVAL (NULL or empty host path, guest path "/", with
+ *         "." or ".." components or a trailing '/', host object neither a
+ *         directory nor a regular file); CLOCHE__EEXIST
+ *         (guest path taken); CLOCHE__EBUSY (that directory is open);
+ *         CLOCHE__EXDEV (guest path inside a mount);
+ *         CLOCHE__EMFILE (too many mounts, or no host descriptor left);
+ *         CLOCHE__ENOMEM; guest path errors as for cloche__vfs_mkdir_p.
+ *         On failure no mount was added (missing parents may have been
+ *         created).
+ */
+int cloche__vfs_mount(cloche__vfs *vfs, const char *guest_path,
+                      const char *host_path, int readonly);
+
+/**
+ * Test support: resolve inside mounts with the component walk that stands
+ * in for openat2 on kernels without it, and reopen files by path as when
+ * /proc is missing (nonzero); or as normal again (0). Process-wide; tests
+ * only.
+ */
+void cloche__vfs_mount_force_fallback(int on);
+
 /* ---- nodes -------------------------------------------------------------- */
 
 /** The root directory (borrowed; the VFS holds it). */
@@ -165,8 +232,15 @@ void cloche__vfs_node_unref(cloche__vfs_node *n);
 int cloche__vfs_node_type(const cloche__vfs_node *n);
 /** Nonzero when the node carries the read-only mark. */
 int cloche__vfs_node_readonly(const cloche__vfs_node *n);
-/** Fill @p out with the node's attributes. */
+/** Fill @p out with the node's attributes (zeros but the type when a host
+ * object cannot be stat'ed; cloche__vfs_node_getstat reports that). */
 void cloche__vfs_node_stat(cloche__vfs_stat *out, const cloche__vfs_node *n);
+/** cloche__vfs_node_stat with host errors: 0 or a negative CLOCHE__E... */
+int cloche__vfs_node_getstat(cloche__vfs_stat *out, const cloche__vfs_node *n);
+/** Nonzero for a mount point or an object inside a host mount. */
+int cloche__vfs_node_is_host(const cloche__vfs_node *n);
+/** fsync (fdatasync with @p data_only) a host file; 0 for anything else. */
+int cloche__vfs_node_sync(cloche__vfs_node *n, int data_only);
 
 /**
  * Set atim and/or mtim (per @p mask) and ctim = now.
@@ -242,6 +316,22 @@ int cloche__vfs_file_write(cloche__vfs_node *n, uint64_t off,
 /** Truncate or zero-extend to @p size. EROFS, EFBIG, ENOSPC, ENOMEM. */
 int cloche__vfs_file_resize(cloche__vfs_node *n, uint64_t size);
 
+/* The calls above that cannot fail or are all-or-nothing hold for memory
+ * files. Host files (mounts) go to the host on every call and can fail or
+ * be short; the WASI layer uses these forms, which work for both. */
+
+/** Read like cloche__vfs_file_read; host errors returned (EIO...). */
+int cloche__vfs_file_pread(size_t *nread, const cloche__vfs_node *n,
+                           uint64_t off, uint8_t *dst, size_t len);
+/**
+ * Write like cloche__vfs_file_write (memory: all or nothing); a host file
+ * may take fewer bytes (*nwritten), an error only when it took none.
+ */
+int cloche__vfs_file_pwrite(size_t *nwritten, cloche__vfs_node *n,
+                            uint64_t off, const uint8_t *src, size_t len);
+/** Current size of a file (a host file is asked every time). */
+int cloche__vfs_file_getsize(uint64_t *size, const cloche__vfs_node *n);
+
 /* ---- directories -------------------------------------------------------- */
 
 /**
@@ -251,6 +341,16 @@ int cloche__vfs_file_resize(cloche__vfs_node *n, uint64_t size);
  * @return 1 and fills @p out, or 0 at the end
  */
 int cloche__vfs_dir_next(cloche__vfs_dirent *out, const cloche__vfs_node *dir,
+                         uint64_t cookie);
+
+/**
+ * cloche__vfs_dir_next with errors (host directories): 1, 0 at the end, or
+ * a negative CLOCHE__E.... In a host directory cookies 0 and 1 are "." and
+ * "..", then the host's own directory offsets (telldir values) + 2, as
+ * stable as the host file system keeps them; out->name is borrowed until
+ * the next call on the directory.
+ */
+int cloche__vfs_dir_read(cloche__vfs_dirent *out, const cloche__vfs_node *dir,
                          uint64_t cookie);
 
 #endif

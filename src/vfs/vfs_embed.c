@@ -6,7 +6,10 @@
  * above the root), but ignores read-only marks, which are guest policy.
  * Writable data created here is charged to the quotas like the guest's.
  * Paths are NUL-terminated C strings, relative to the root with or without
- * a leading '/'.
+ * a leading '/'. Paths at or below a mount point are refused (EXDEV; a
+ * removal EBUSY): a mount's contents are the host's, not the tree's.
+ * cloche__vfs_mount lives here too (the guest-path half; vfs_mount.c
+ * opens the host side).
  */
 #include "vfs/vfs_int.h"
 
@@ -63,6 +66,8 @@ static int make_dirs(cloche__vfs_node **out, cloche__vfs *vfs,
     }
     if (cur->type != CLOCHE__VFS_DIR)
         return CLOCHE__ENOTDIR;
+    if (cur->host)
+        return CLOCHE__EXDEV;
     *out = cur;
     return 0;
 }
@@ -146,6 +151,8 @@ int cloche__vfs_write_file(cloche__vfs *vfs, const char *path,
     if (rc)
         return rc;
     n = cloche__vfs_dir_find(dir, name, nlen);
+    if (n && n->host)
+        return CLOCHE__EXDEV;
     if (n)
         return n->type == CLOCHE__VFS_FILE ? replace_data(n, data, len)
                                            : CLOCHE__EISDIR;
@@ -178,6 +185,8 @@ int cloche__vfs_read_file(const uint8_t **data, size_t *len,
     int rc = embed_resolve(&n, vfs, path);
     if (rc)
         return rc;
+    if (n->host)
+        return CLOCHE__EXDEV;
     if (n->type != CLOCHE__VFS_FILE)
         return CLOCHE__EISDIR;
     *data = (n->flags & CLOCHE__VFS_F_BORROWED) ? n->u.file.ro : n->u.file.buf;
@@ -191,6 +200,8 @@ int cloche__vfs_set_readonly(cloche__vfs *vfs, const char *path, int readonly)
     int rc = embed_resolve(&n, vfs, path);
     if (rc)
         return rc;
+    if (n->host) /* a mount's mark is its readonly flag */
+        return CLOCHE__EXDEV;
     if (readonly)
         n->flags |= CLOCHE__VFS_F_RO;
     else
@@ -208,13 +219,96 @@ int cloche__vfs_remove(cloche__vfs *vfs, const char *path)
         return CLOCHE__EBUSY;
     if (cloche__vfs_is_dots(l.name, l.name_len))
         return CLOCHE__EINVAL;
+    if (l.mnt)
+        return CLOCHE__EXDEV;
     cloche__vfs_node *n = cloche__vfs_dir_find(l.dir, l.name, l.name_len);
     if (!n)
         return CLOCHE__ENOENT;
+    if (n->host)
+        return CLOCHE__EBUSY;
     if (l.trailing_slash && n->type != CLOCHE__VFS_DIR)
         return CLOCHE__ENOTDIR;
     if (n->type == CLOCHE__VFS_DIR && n->u.dir.n > 0)
         return CLOCHE__ENOTEMPTY;
     cloche__vfs_node_unref(cloche__vfs_dir_detach(l.dir, l.name, l.name_len));
+    return 0;
+}
+
+/* ---- mounts -------------------------------------------------------------- */
+
+/* Nonzero when a component of path is "." or "..": a mount is found again
+ * by its path (snapshots), so it must have one spelling. */
+static int has_dots(const char *path, size_t len)
+{
+    size_t i = 0;
+    while (i < len) {
+        size_t start = i;
+        while (i < len && path[i] != '/')
+            i++;
+        if (cloche__vfs_is_dots(path + start, i - start))
+            return 1;
+        i++;
+    }
+    return 0;
+}
+
+/* The node that becomes the mount point: a new one, or (for a directory)
+ * an existing empty directory nothing holds open, which stops being
+ * charged. */
+static int mount_point(cloche__vfs_node **out, cloche__vfs_node *dir,
+                       const char *name, size_t nlen, int is_dir)
+{
+    cloche__vfs_node *n = cloche__vfs_dir_find(dir, name, nlen);
+    if (n) {
+        if (!is_dir || n->type != CLOCHE__VFS_DIR || n->host || n->u.dir.n)
+            return CLOCHE__EEXIST;
+        if (n->refs != 1)
+            return CLOCHE__EBUSY;
+        if (n->flags & CLOCHE__VFS_F_CHARGED) {
+            n->vfs->nodes_used--;
+            n->flags &= (uint8_t)~CLOCHE__VFS_F_CHARGED;
+        }
+        *out = n;
+        return 0;
+    }
+    int rc = cloche__vfs_node_new(
+        &n, dir->vfs, is_dir ? CLOCHE__VFS_DIR : CLOCHE__VFS_FILE, 0);
+    if (rc)
+        return rc;
+    if ((rc = cloche__vfs_dir_insert(dir, name, nlen, n)) != 0) {
+        cloche__vfs_node_destroy(n);
+        return rc;
+    }
+    *out = n;
+    return 0;
+}
+
+int cloche__vfs_mount(cloche__vfs *vfs, const char *guest_path,
+                      const char *host_path, int readonly)
+{
+    cloche__vfs_node *dir, *n;
+    cloche__vfs_mnt *m;
+    const char *name;
+    size_t plen, nlen;
+    if (!guest_path || !host_path || !host_path[0])
+        return CLOCHE__EINVAL;
+    size_t len = strlen(guest_path);
+    int rc = split_last(&plen, &name, &nlen, guest_path, len);
+    if (rc == 0 && has_dots(guest_path, len))
+        rc = CLOCHE__EINVAL;
+    if (rc == 0)
+        rc = cloche__vfs_mount_reserve(vfs);
+    if (rc == 0)
+        rc = cloche__vfs_mount_open(&m, host_path, readonly);
+    if (rc)
+        return rc;
+    rc = make_dirs(&dir, vfs, guest_path, plen, CLOCHE__VFS_F_RO);
+    if (rc == 0)
+        rc = mount_point(&n, dir, name, nlen, m->is_dir);
+    if (rc) {
+        cloche__vfs_mount_discard(m);
+        return rc;
+    }
+    cloche__vfs_mount_attach(vfs, m, n);
     return 0;
 }

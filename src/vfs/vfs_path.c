@@ -7,8 +7,15 @@
  *   - the walk only moves to a child found in the current directory or to
  *     the current directory's parent, and ".." at the root stays at the
  *     root: no path can name anything outside the tree;
- *   - every operation either completes or leaves the tree unchanged.
- * It never follows symlinks (there are none yet) and never recurses.
+ *   - every operation either completes or leaves the tree unchanged;
+ *   - inside a directory mount the walk is a position (mount, path below
+ *     its root) handled lexically: ".." pops a component after checking
+ *     through the host that it is a directory, and ".." at the mount root
+ *     leads to the mount point's VFS parent, never to the host's. The
+ *     operation itself is vfs_host_path.c's; mount points are never
+ *     removed, renamed or replaced (EBUSY), and a rename never crosses a
+ *     mount boundary (EXDEV).
+ * It never follows symlinks and never recurses.
  */
 #include "vfs/vfs_int.h"
 
@@ -64,6 +71,8 @@ int cloche__vfs_step(cloche__vfs_node **out, cloche__vfs_node *cur,
             return CLOCHE__ENOENT;
         return 0;
     }
+    if (cur->host) /* a directory mount: only cloche__vfs_leaf_step enters */
+        return CLOCHE__EXDEV;
     cloche__vfs_node *n = cloche__vfs_dir_find(cur, name, len);
     if (!n)
         return CLOCHE__ENOENT;
@@ -71,21 +80,78 @@ int cloche__vfs_step(cloche__vfs_node **out, cloche__vfs_node *cur,
     return 0;
 }
 
+/* A step inside a mount. */
+static int host_step(cloche__vfs_leaf *w, const char *name, size_t len)
+{
+    if (len == 0 || (len == 1 && name[0] == '.'))
+        return 0;
+    if (len == 2 && name[0] == '.' && name[1] == '.') {
+        if (w->rel_len == 0) { /* out of the mount, into the VFS */
+            cloche__vfs_node *point = w->mnt->root.node;
+            w->dir = point->parent ? point->parent : point->vfs->root;
+            w->mnt = NULL;
+            return 0;
+        }
+        int fd, rc = cloche__vfs_host_dirfd(&fd, w->mnt, w->rel);
+        if (rc)
+            return rc; /* ENOENT, ENOTDIR, ELOOP: as a real walk would */
+        cloche__vfs_host_dirfd_close(w->mnt, fd);
+        while (w->rel_len > 0 && w->rel[w->rel_len - 1] != '/')
+            w->rel_len--;
+        w->rel_len -= w->rel_len > 0;
+        w->rel[w->rel_len] = '\0';
+        return 0;
+    }
+    return cloche__vfs_host_join(w->rel, &w->rel_len, w->rel, w->rel_len,
+                                 name, len);
+}
+
+/* Stand at directory n: a mount point or host directory is a position. */
+static void walk_at(cloche__vfs_leaf *w, cloche__vfs_node *n)
+{
+    if (n->host && n->type == CLOCHE__VFS_DIR) {
+        w->mnt = n->host->mnt;
+        w->rel_len = n->host->rel_len;
+        memcpy(w->rel, n->host->rel, w->rel_len + 1);
+        w->dir = NULL;
+    } else {
+        w->mnt = NULL;
+        w->dir = n;
+    }
+}
+
+int cloche__vfs_leaf_step(cloche__vfs_leaf *w, const char *name, size_t len)
+{
+    cloche__vfs_node *next;
+    if (w->mnt)
+        return host_step(w, name, len);
+    int rc = cloche__vfs_step(&next, w->dir, name, len);
+    if (rc == 0)
+        walk_at(w, next);
+    return rc;
+}
+
 int cloche__vfs_resolve_leaf(cloche__vfs_leaf *out, cloche__vfs *vfs,
                              cloche__vfs_node *base, const char *path,
                              size_t len)
 {
-    memset(out, 0, sizeof(*out));
+    out->dir = NULL;
+    out->name = NULL;
+    out->name_len = 0;
+    out->trailing_slash = 0;
+    out->mnt = NULL;
+    out->rel_len = 0;
+    out->rel[0] = '\0';
     int rc = cloche__vfs_check_path(path, len);
     if (rc)
         return rc;
-    cloche__vfs_node *cur = path[0] == '/' ? vfs->root : base;
+    walk_at(out, path[0] == '/' ? vfs->root : base);
     size_t end = len;
     while (end > 0 && path[end - 1] == '/')
         end--;
     out->trailing_slash = end < len;
     if (end == 0) { /* "/", "//": the root itself */
-        out->dir = vfs->root;
+        walk_at(out, vfs->root);
         return 0;
     }
     size_t last = end;
@@ -96,13 +162,12 @@ int cloche__vfs_resolve_leaf(cloche__vfs_leaf *out, cloche__vfs *vfs,
         size_t start = i;
         while (i < last && path[i] != '/')
             i++;
-        if ((rc = cloche__vfs_step(&cur, cur, path + start, i - start)) != 0)
+        if ((rc = cloche__vfs_leaf_step(out, path + start, i - start)) != 0)
             return rc;
         i++;
     }
-    if (cur->type != CLOCHE__VFS_DIR)
+    if (!out->mnt && out->dir->type != CLOCHE__VFS_DIR)
         return CLOCHE__ENOTDIR;
-    out->dir = cur;
     out->name = path + last;
     out->name_len = end - last;
     return 0;
@@ -127,6 +192,8 @@ int cloche__vfs_resolve(cloche__vfs_node **out, cloche__vfs *vfs,
     cloche__vfs_leaf l;
     *out = NULL;
     int rc = cloche__vfs_resolve_leaf(&l, vfs, base, path, len);
+    if (rc == 0 && l.mnt)
+        rc = CLOCHE__EXDEV;
     if (rc == 0 && (rc = leaf_node(out, &l)) != 0)
         *out = NULL;
     return rc;
@@ -135,10 +202,19 @@ int cloche__vfs_resolve(cloche__vfs_node **out, cloche__vfs *vfs,
 int cloche__vfs_lookup(cloche__vfs_node **out, cloche__vfs *vfs,
                        cloche__vfs_node *base, const char *path, size_t len)
 {
-    int rc = cloche__vfs_resolve(out, vfs, base, path, len);
-    if (rc == 0)
-        cloche__vfs_node_ref(*out);
-    return rc;
+    cloche__vfs_leaf l;
+    *out = NULL;
+    int rc = cloche__vfs_resolve_leaf(&l, vfs, base, path, len);
+    if (rc)
+        return rc;
+    if (l.mnt)
+        return cloche__vfs_host_get(out, &l);
+    if ((rc = leaf_node(out, &l)) != 0) {
+        *out = NULL;
+        return rc;
+    }
+    cloche__vfs_node_ref(*out);
+    return 0;
 }
 
 /* ---- open -------------------------------------------------------------- */
@@ -195,6 +271,8 @@ int cloche__vfs_open(cloche__vfs_node **out, cloche__vfs *vfs,
     int rc = cloche__vfs_resolve_leaf(&l, vfs, base, path, len);
     if (rc)
         return rc;
+    if (l.mnt)
+        return cloche__vfs_host_open(out, &l, flags);
     rc = leaf_node(&n, &l);
     if (rc == CLOCHE__ENOENT && (flags & CLOCHE__VFS_O_CREAT) && l.name &&
         !cloche__vfs_is_dots(l.name, l.name_len))
@@ -217,8 +295,11 @@ int cloche__vfs_mkdir(cloche__vfs *vfs, cloche__vfs_node *base,
     int rc = cloche__vfs_resolve_leaf(&l, vfs, base, path, len);
     if (rc)
         return rc;
-    if (!l.name || cloche__vfs_is_dots(l.name, l.name_len) ||
-        cloche__vfs_dir_find(l.dir, l.name, l.name_len))
+    if (!l.name || cloche__vfs_is_dots(l.name, l.name_len))
+        return CLOCHE__EEXIST;
+    if (l.mnt)
+        return cloche__vfs_host_mkdir(&l);
+    if (cloche__vfs_dir_find(l.dir, l.name, l.name_len))
         return CLOCHE__EEXIST;
     if (!cloche__vfs_is_linked(l.dir)) /* removed while held */
         return CLOCHE__ENOENT;
@@ -254,10 +335,14 @@ int cloche__vfs_rmdir(cloche__vfs *vfs, cloche__vfs_node *base,
         return CLOCHE__EINVAL;
     if (l.name_len == 2 && l.name[0] == '.' && l.name[1] == '.')
         return CLOCHE__ENOTEMPTY;
+    if (l.mnt)
+        return cloche__vfs_host_rmdir(&l);
     if ((rc = leaf_node(&n, &l)) != 0)
         return rc;
     if (n->type != CLOCHE__VFS_DIR)
         return CLOCHE__ENOTDIR;
+    if (n->host) /* a mount point */
+        return CLOCHE__EBUSY;
     if (l.dir->flags & CLOCHE__VFS_F_RO)
         return CLOCHE__EROFS;
     if (n->u.dir.n > 0)
@@ -276,10 +361,14 @@ int cloche__vfs_unlink(cloche__vfs *vfs, cloche__vfs_node *base,
         return rc;
     if (!l.name || cloche__vfs_is_dots(l.name, l.name_len))
         return CLOCHE__EISDIR;
+    if (l.mnt)
+        return cloche__vfs_host_unlink(&l);
     if ((rc = leaf_node(&n, &l)) != 0)
         return rc;
     if (n->type == CLOCHE__VFS_DIR)
         return CLOCHE__EISDIR;
+    if (n->host) /* a file mount point */
+        return CLOCHE__EBUSY;
     if (l.dir->flags & CLOCHE__VFS_F_RO)
         return CLOCHE__EROFS;
     drop_entry(&l);
@@ -324,6 +413,33 @@ static int rename_check(const cloche__vfs_node *src,
     return 0;
 }
 
+/* Nonzero when a mount point is dir or lies below it. */
+static int holds_mount(const cloche__vfs *vfs, const cloche__vfs_node *dir)
+{
+    for (uint32_t i = 0; i < vfs->nmounts; i++)
+        if (cloche__vfs_is_ancestor(dir, vfs->mounts[i]->root.node))
+            return 1;
+    return 0;
+}
+
+/* A rename with at least one side inside a mount: within one mount it is
+ * the host's; otherwise the source must exist, and it cannot cross. */
+static int rename_mounted(cloche__vfs_leaf *from, cloche__vfs_leaf *to)
+{
+    cloche__vfs_node *src;
+    if (from->mnt && from->mnt == to->mnt)
+        return cloche__vfs_host_rename(from, to);
+    if (from->mnt) {
+        int rc = cloche__vfs_host_get(&src, from);
+        if (rc)
+            return rc;
+        cloche__vfs_node_unref(src);
+        return CLOCHE__EXDEV;
+    }
+    int rc = leaf_node(&src, from);
+    return rc ? rc : src->host ? CLOCHE__EBUSY : CLOCHE__EXDEV;
+}
+
 int cloche__vfs_rename(cloche__vfs *vfs, cloche__vfs_node *old_base,
                        const char *old_path, size_t old_len,
                        cloche__vfs_node *new_base, const char *new_path,
@@ -334,11 +450,16 @@ int cloche__vfs_rename(cloche__vfs *vfs, cloche__vfs_node *old_base,
     int rc = rename_side(&from, vfs, old_base, old_path, old_len);
     if (rc == 0)
         rc = rename_side(&to, vfs, new_base, new_path, new_len);
+    if (rc == 0 && (from.mnt || to.mnt))
+        return rename_mounted(&from, &to);
     if (rc == 0)
         rc = leaf_node(&src, &from);
     if (rc)
         return rc;
     dst = cloche__vfs_dir_find(to.dir, to.name, to.name_len);
+    if (src->host || (dst && dst->host) ||
+        (src->type == CLOCHE__VFS_DIR && holds_mount(vfs, src)))
+        return CLOCHE__EBUSY; /* mount points stay where they are */
     if ((rc = rename_check(src, &to, dst)) != 0)
         return rc;
     if (src == dst)

@@ -225,4 +225,22 @@ void cloche__vfs_stage_commit(cloche__vfs_stage *s);
 /** Discard a stage (the VFS stays as it was). NULL is fine. */
 void cloche__vfs_stage_free(cloche__vfs_stage *s);
 
+/* ---- host mounts (vfs_state_host.c) ------------------------------------ */
+
+struct cloche__vfs_mnt;
+
+/** The body of a host object's record: its mount point's node number,
+ * the access it was opened with and its path below the mount. */
+void cloche__vfs_state_put_host(cloche__wbuf *wb, const cloche__vfs_node *n,
+                                uint64_t mount_index);
+/**
+ * Read that body (after the mount number) and open the object again below
+ * @p m; it must exist with @p type (enum cloche__vfs_type).
+ * @param out a new host node, refs 1, owned by the caller
+ * @return 0, CLOCHE__EINVAL (malformed, or not matching the host),
+ *         CLOCHE__ENOMEM, CLOCHE__EMFILE
+ */
+int cloche__vfs_state_read_host(cloche__vfs_node **out, cloche__rbuf *r,
+                                struct cloche__vfs_mnt *m, int type);
+
 #endif

@@ -244,7 +244,8 @@ uint8_t cloche__wasi_filetype(int vfs_type)
     switch (vfs_type) {
     case CLOCHE__VFS_DIR: return CLOCHE__WASI_FILETYPE_DIRECTORY;
     case CLOCHE__VFS_FILE: return CLOCHE__WASI_FILETYPE_REGULAR_FILE;
-    default: return CLOCHE__WASI_FILETYPE_UNKNOWN;
+    case CLOCHE__VFS_SYMLINK: return CLOCHE__WASI_FILETYPE_SYMBOLIC_LINK;
+    default: return CLOCHE__WASI_FILETYPE_UNKNOWN; /* FIFO, socket, device */
     }
 }
 

@@ -140,9 +140,11 @@ int cloche__wasi_take_trap(cloche__wasi *w, uint32_t *exit_code);
  * Serialize what a restored sandbox needs from this context and its VFS:
  * the VFS tree (directories, owned file bytes, read-only marks, timestamps,
  * inode numbers, readdir cookies; borrowed read-only files by path and
- * size only), nodes that open fds hold outside the tree (unlinked while
- * open), the fd table (numbers, gaps, kind, node, offset, fdflags, rights,
- * preopen) and the monotonic clock's elapsed time. Not included: argv/env,
+ * size only; host mounts by guest path and read-only flag only), nodes
+ * that open fds hold outside the tree (unlinked while open; objects in
+ * host mounts by their path below the mount, never their contents), the
+ * fd table (numbers, gaps, kind, node, offset, fdflags, rights, preopen)
+ * and the monotonic clock's elapsed time. Not included: argv/env,
  * captured output, pending traps, hooks (they come from the new sandbox).
  * Call only while no guest frame is live. Format: docs/wasi.md.
  * @param out     NULL or a malloc'd block, grown with realloc as needed;
@@ -157,7 +159,9 @@ int cloche__wasi_save(const cloche__wasi *w, uint8_t **out, size_t *out_len);
 /**
  * Restore a blob of cloche__wasi_save into a fresh context (no fd above 3
  * open) whose VFS holds the same read-only entries as the saved one (e.g.
- * the same cloche__vfs_add_file_ro calls). The VFS's tree is replaced by
+ * the same cloche__vfs_add_file_ro calls) and exactly the same mounts
+ * (cloche__vfs_mount at the same guest paths, same kind and flag); objects
+ * fds held in mounts are opened again by path and must still exist. The VFS's tree is replaced by
  * the blob's, the fd table too, and the monotonic clock continues from the
  * saved elapsed time. The blob is untrusted: every length, count, index,
  * name and size is checked; borrowed files must exist in the VFS at the
@@ -165,7 +169,8 @@ int cloche__wasi_save(const cloche__wasi *w, uint8_t **out, size_t *out_len);
  * apply to the loaded tree. On failure nothing changed.
  * @param data borrowed, only read during the call
  * @return 0; CLOCHE__EINVAL (malformed, or not matching the VFS's
- *         read-only entries, or a context without a VFS); CLOCHE__ENOSPC
+ *         read-only entries or mounts or the host objects in them, or a
+ *         context without a VFS); CLOCHE__EMFILE; CLOCHE__ENOSPC
  *         (byte quota); CLOCHE__EDQUOT (node quota); CLOCHE__EBUSY (the
  *         context has fds above 3 open); CLOCHE__ENOMEM
  */

@@ -7,7 +7,9 @@
  * iovecs), then what the call means for the fd's kind and rights. Nothing
  * is changed before all checks pass, and a file write is all or nothing.
  * One call moves at most CLOCHE__WASI_IO_MAX bytes (a short count, as a
- * host kernel would return).
+ * host kernel would return). Files in host mounts go to the host on every
+ * call: their writes may be short (the count says so) and errors come
+ * back as the host's.
  */
 #include "wasi/wasi_int.h"
 
@@ -35,8 +37,33 @@ static int32_t file_read(const cloche__vfs_node *n, uint64_t off,
             return *done ? 0 : CLOCHE__WASI_EFAULT;
         if (len > CLOCHE__WASI_IO_MAX - *done)
             len = (size_t)(CLOCHE__WASI_IO_MAX - *done);
-        cloche__vfs_file_read(&k, n, off + *done, dst, len);
+        int rc = cloche__vfs_file_pread(&k, n, off + *done, dst, len);
+        if (rc)
+            return *done ? 0 : cloche__wasi_errno(rc);
         *done += k;
+        if (k < len)
+            break;
+    }
+    return 0;
+}
+
+/* A host file: each iovec straight to the host; stops at a short write
+ * (and reports an error only when nothing was written). */
+static int32_t host_write(cloche__vfs_node *n, uint64_t off,
+                          const cloche__abi_iovs *v, uint64_t total,
+                          uint64_t *done)
+{
+    for (uint32_t i = 0; i < v->n && *done < total; i++) {
+        size_t len, k;
+        const uint8_t *src = cloche__abi_iov(v, i, &len);
+        if (!src)
+            return *done ? 0 : CLOCHE__WASI_EFAULT;
+        if (len > total - *done)
+            len = (size_t)(total - *done);
+        int rc = cloche__vfs_file_pwrite(&k, n, off + *done, src, len);
+        *done += k;
+        if (rc)
+            return *done ? 0 : cloche__wasi_errno(rc);
         if (k < len)
             break;
     }
@@ -54,6 +81,8 @@ static int32_t file_write(cloche__vfs_node *n, uint64_t off,
         return 0;
     if (off > (uint64_t)INT64_MAX - total)
         return CLOCHE__WASI_EFBIG;
+    if (cloche__vfs_node_is_host(n))
+        return host_write(n, off, v, total, done);
     if (off + total > cloche__vfs_file_size(n)) {
         int rc = cloche__vfs_file_resize(n, off + total);
         if (rc)
@@ -127,7 +156,7 @@ int32_t cloche__wasi_fd_write(cloche__wasi *w, cloche__mem m, uint32_t fd,
         e = cloche__wasi_fd_file(&f, w, fd, CLOCHE__WASI_R_FD_WRITE,
                                  CLOCHE__WASI_EBADF, CLOCHE__WASI_EBADF);
         if (e == 0 && (f->flags & CLOCHE__WASI_FDFLAG_APPEND))
-            f->pos = cloche__vfs_file_size(f->node);
+            e = cloche__wasi_errno(cloche__vfs_file_getsize(&f->pos, f->node));
         if (e == 0 && (e = file_write(f->node, f->pos, &v, &n)) == 0)
             f->pos += n;
     }
@@ -167,11 +196,15 @@ int32_t cloche__wasi_fd_seek(cloche__wasi *w, cloche__mem m, uint32_t fd,
                                      CLOCHE__WASI_EBADF);
     if (e)
         return e;
-    uint64_t base; /* always <= INT64_MAX: positions and sizes are */
+    uint64_t base = 0; /* always <= INT64_MAX: positions and sizes are */
     switch (whence) {
-    case CLOCHE__WASI_WHENCE_SET: base = 0; break;
+    case CLOCHE__WASI_WHENCE_SET: break;
     case CLOCHE__WASI_WHENCE_CUR: base = f->pos; break;
-    case CLOCHE__WASI_WHENCE_END: base = cloche__vfs_file_size(f->node); break;
+    case CLOCHE__WASI_WHENCE_END:
+        e = cloche__wasi_errno(cloche__vfs_file_getsize(&base, f->node));
+        if (e)
+            return e;
+        break;
     default: return CLOCHE__WASI_EINVAL;
     }
     if (offset < 0 && (uint64_t)-(offset + 1) + 1 > base)
@@ -225,7 +258,11 @@ int32_t cloche__wasi_fd_readdir(cloche__wasi *w, cloche__mem m, uint32_t fd,
      * is cut at buf_len as the spec asks (bufused == buf_len then). */
     uint32_t used = 0;
     cloche__vfs_dirent d;
-    while (used < buf_len && cloche__vfs_dir_next(&d, f->node, cookie)) {
+    int more;
+    while (used < buf_len &&
+           (more = cloche__vfs_dir_read(&d, f->node, cookie)) != 0) {
+        if (more < 0) /* a host directory that cannot be read */
+            return cloche__wasi_errno(more);
         uint8_t hdr[CLOCHE__WASI_DIRENT_SIZE];
         cloche__abi_dirent_header(hdr, d.next, d.ino, (uint32_t)d.name_len,
                                   cloche__wasi_filetype(d.type));
@@ -251,7 +288,10 @@ int32_t cloche__wasi_fd_allocate(cloche__wasi *w, cloche__mem m, uint32_t fd,
         return CLOCHE__WASI_EINVAL;
     if (offset > (uint64_t)INT64_MAX || len > (uint64_t)INT64_MAX - offset)
         return CLOCHE__WASI_EFBIG;
-    if (offset + len <= cloche__vfs_file_size(f->node))
+    uint64_t size;
+    if ((e = cloche__wasi_errno(cloche__vfs_file_getsize(&size, f->node))))
+        return e;
+    if (offset + len <= size)
         return 0;
     return cloche__wasi_errno(cloche__vfs_file_resize(f->node, offset + len));
 }

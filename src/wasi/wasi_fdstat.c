@@ -56,16 +56,27 @@ int32_t cloche__wasi_fd_advise(cloche__wasi *w, cloche__mem m, uint32_t fd,
     return 0; /* advice means nothing for memory-backed files */
 }
 
+/* Memory files have nothing to flush; host files are synced. */
+static int32_t sync_fd(cloche__wasi *w, uint32_t fd, int data_only)
+{
+    cloche__wasi_fd *f = cloche__wasi_fd_get(w, fd);
+    if (!f)
+        return CLOCHE__WASI_EBADF;
+    if (f->kind != CLOCHE__FD_FILE)
+        return 0;
+    return cloche__wasi_errno(cloche__vfs_node_sync(f->node, data_only));
+}
+
 int32_t cloche__wasi_fd_datasync(cloche__wasi *w, cloche__mem m, uint32_t fd)
 {
     (void)m;
-    return cloche__wasi_fd_get(w, fd) ? 0 : CLOCHE__WASI_EBADF;
+    return sync_fd(w, fd, 1);
 }
 
 int32_t cloche__wasi_fd_sync(cloche__wasi *w, cloche__mem m, uint32_t fd)
 {
     (void)m;
-    return cloche__wasi_fd_get(w, fd) ? 0 : CLOCHE__WASI_EBADF;
+    return sync_fd(w, fd, 0);
 }
 
 int32_t cloche__wasi_fd_fdstat_get(cloche__wasi *w, cloche__mem m,
@@ -107,16 +118,19 @@ int32_t cloche__wasi_fd_fdstat_set_rights(cloche__wasi *w, cloche__mem m,
     return 0;
 }
 
-void cloche__wasi_node_filestat(cloche__abi_filestat *out,
-                                const cloche__vfs_node *n)
+int32_t cloche__wasi_node_filestat(cloche__abi_filestat *out,
+                                   const cloche__vfs_node *n)
 {
     cloche__vfs_stat st;
-    cloche__vfs_node_stat(&st, n);
+    int rc = cloche__vfs_node_getstat(&st, n);
+    if (rc)
+        return cloche__wasi_errno(rc);
     *out = (cloche__abi_filestat){st.dev,  st.ino,
                                   cloche__wasi_filetype(st.type),
                                   st.nlink, st.size,
                                   st.atim,  st.mtim,
                                   st.ctim};
+    return 0;
 }
 
 int32_t cloche__wasi_fd_filestat_get(cloche__wasi *w, cloche__mem m,
@@ -126,11 +140,14 @@ int32_t cloche__wasi_fd_filestat_get(cloche__wasi *w, cloche__mem m,
     cloche__abi_filestat s = {0};
     if (!f)
         return CLOCHE__WASI_EBADF;
+    if (cloche__abi_check(m, stat_out, CLOCHE__WASI_FILESTAT_SIZE))
+        return CLOCHE__WASI_EFAULT;
+    int32_t e = 0;
     if (f->node)
-        cloche__wasi_node_filestat(&s, f->node);
+        e = cloche__wasi_node_filestat(&s, f->node);
     else
         s.nlink = 1; /* a standard stream: no inode, no times */
-    return cloche__abi_store_filestat(m, stat_out, &s);
+    return e ? e : cloche__abi_store_filestat(m, stat_out, &s);
 }
 
 int32_t cloche__wasi_set_times(cloche__wasi *w, cloche__vfs_node *n,

@@ -84,9 +84,9 @@ uint8_t cloche__wasi_filetype(int vfs_type);
 
 /* ---- wasi_fdstat.c ----------------------------------------------------- */
 
-/* filestat of a node. */
-void cloche__wasi_node_filestat(cloche__abi_filestat *out,
-                                const cloche__vfs_node *n);
+/* filestat of a node (a host object may fail: the WASI errno). */
+int32_t cloche__wasi_node_filestat(cloche__abi_filestat *out,
+                                   const cloche__vfs_node *n);
 /* fd/path_filestat_set_times on node n (NULL: a stream, no-op). */
 int32_t cloche__wasi_set_times(cloche__wasi *w, cloche__vfs_node *n,
                                uint64_t atim, uint64_t mtim, uint32_t fst);

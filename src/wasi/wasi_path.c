@@ -10,6 +10,11 @@
  * starts at the root). Check order: EBADF, then guest pointers in
  * argument order (EFAULT, ENAMETOOLONG), then ENOTDIR for a non-directory
  * fd, then flag values (EINVAL), then the VFS's own answer.
+ *
+ * Symbolic links exist only inside host mounts and are never followed:
+ * LOOKUP_SYMLINK_FOLLOW on one is ELOOP, opening one is ELOOP, and
+ * path_readlink answers ENOTSUP without revealing the target. No call
+ * creates a link of either kind (path_link, path_symlink: ENOTSUP).
  */
 #include "wasi/wasi_int.h"
 
@@ -63,6 +68,8 @@ static unsigned vfs_open_flags(uint32_t oflags, uint64_t rights)
         f |= CLOCHE__VFS_O_DIRECTORY;
     if (rights & CLOCHE__WASI_R_FD_WRITE)
         f |= CLOCHE__VFS_O_WRITE;
+    if (rights & CLOCHE__WASI_R_FD_READ)
+        f |= CLOCHE__VFS_O_READ;
     return f;
 }
 
@@ -134,9 +141,13 @@ int32_t cloche__wasi_path_filestat_get(cloche__wasi *w, cloche__mem m,
     int rc = cloche__vfs_lookup(&n, w->vfs, dir, p.s, p.len);
     if (rc)
         return cloche__wasi_errno(rc);
-    cloche__wasi_node_filestat(&s, n);
+    if ((flags & CLOCHE__WASI_LOOKUP_SYMLINK_FOLLOW) &&
+        cloche__vfs_node_type(n) == CLOCHE__VFS_SYMLINK)
+        e = CLOCHE__WASI_ELOOP; /* a stat() that would follow it */
+    else
+        e = cloche__wasi_node_filestat(&s, n);
     cloche__vfs_node_unref(n);
-    return cloche__abi_store_filestat(m, stat_out, &s);
+    return e ? e : cloche__abi_store_filestat(m, stat_out, &s);
 }
 
 int32_t cloche__wasi_path_filestat_set_times(cloche__wasi *w, cloche__mem m,
@@ -176,8 +187,11 @@ int32_t cloche__wasi_path_readlink(cloche__wasi *w, cloche__mem m, uint32_t fd,
     int rc = cloche__vfs_lookup(&n, w->vfs, dir, p.s, p.len);
     if (rc)
         return cloche__wasi_errno(rc);
+    int link = cloche__vfs_node_type(n) == CLOCHE__VFS_SYMLINK;
     cloche__vfs_node_unref(n);
-    return CLOCHE__WASI_EINVAL; /* the VFS has no symbolic links yet */
+    /* A link in a host mount is never read: its target may name anything
+     * on the host. Anything else is not a link. */
+    return link ? CLOCHE__WASI_ENOTSUP : CLOCHE__WASI_EINVAL;
 }
 
 int32_t cloche__wasi_path_remove_directory(cloche__wasi *w, cloche__mem m,
@@ -233,7 +247,7 @@ int32_t cloche__wasi_path_link(cloche__wasi *w, cloche__mem m, uint32_t old_fd,
     if (cloche__abi_check(m, old_path, old_path_len) ||
         cloche__abi_check(m, new_path, new_path_len))
         return CLOCHE__WASI_EFAULT;
-    return CLOCHE__WASI_ENOTSUP; /* no hard links in the VFS */
+    return CLOCHE__WASI_ENOTSUP; /* never a hard link, in a mount or not */
 }
 
 int32_t cloche__wasi_path_symlink(cloche__wasi *w, cloche__mem m,
@@ -246,5 +260,5 @@ int32_t cloche__wasi_path_symlink(cloche__wasi *w, cloche__mem m,
     if (cloche__abi_check(m, old_path, old_path_len) ||
         cloche__abi_check(m, new_path, new_path_len))
         return CLOCHE__WASI_EFAULT;
-    return CLOCHE__WASI_ENOTSUP; /* no symbolic links in the VFS yet */
+    return CLOCHE__WASI_ENOTSUP; /* the guest never creates a link */
 }

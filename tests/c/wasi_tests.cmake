@@ -74,7 +74,8 @@ endif()
 set(CLOCHE_WASI_TESTS
     test_vfs test_vfs_path
     test_wasi_abi test_wasi_fd test_wasi_path test_wasi_poll
-    test_wasi_misc test_wasi_negative test_wasi_state)
+    test_wasi_misc test_wasi_negative test_wasi_state
+    test_vfs_mount test_wasi_mount test_wasi_mount_rw test_wasi_mount_state)
 
 foreach(t IN LISTS CLOCHE_WASI_TESTS)
   add_executable(${t} "${CMAKE_CURRENT_LIST_DIR}/${t}.c")
@@ -86,3 +87,10 @@ foreach(t IN LISTS CLOCHE_WASI_TESTS)
   add_test(NAME ${t} COMMAND ${t})
   set_tests_properties(${t} PROPERTIES LABELS unit)
 endforeach()
+
+# The mount tests build host trees under /tmp (removed afterwards); one
+# races a host thread against the guest's lookups.
+find_package(Threads REQUIRED)
+target_link_libraries(test_wasi_mount PRIVATE Threads::Threads)
+set_tests_properties(test_vfs_mount test_wasi_mount test_wasi_mount_rw
+                     test_wasi_mount_state PROPERTIES TIMEOUT 120)
