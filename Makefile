@@ -1,5 +1,5 @@
 # The README's two commands:
-#   make demo   build everything (first time: ~15 min on 2 cores) and run
+#   make demo   build everything (first time: ~10 min on 2 cores) and run
 #               sandboxed Python scripts, one awaiting host tools
 #   make test   build everything and run all tests
 BUILD ?= build

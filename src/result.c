@@ -55,23 +55,18 @@ static char *dup_bytes(const void *p, size_t n) {
     return s;
 }
 
-static uint32_t load_u32(const uint8_t *p) {
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-           (uint32_t)p[3] << 24;
-}
-
 int cloche__record_split(const uint8_t *rec, size_t len, uint32_t *status,
                          cloche__span fields[CLOCHE__RECORD_FIELDS]) {
     if (len < 4)
         return -1;
-    *status = load_u32(rec);
+    *status = cloche__load_u32(rec);
     size_t at = 4;
     for (int i = 0; i < CLOCHE__RECORD_FIELDS; i++) {
         fields[i].data = NULL;
         fields[i].len = 0;
         if (len - at < 4)
             return -1;
-        uint32_t n = load_u32(rec + at);
+        uint32_t n = cloche__load_u32(rec + at);
         at += 4;
         if (n == FIELD_ABSENT)
             continue;
