@@ -23,6 +23,21 @@ typedef struct cli_key {
     size_t len;
 } cli_key;
 
+/* grants.c: --mount and --package (doors into the sandbox). */
+typedef struct cli_grants {
+    cloche_mount *mounts;
+    size_t nmounts;
+    const char **packages; /* borrowed from argv */
+    size_t npackages;
+} cli_grants;
+/* 1 if opt was a grant option (val consumed), 0 if not one, -1 on a bad
+ * value (message printed). */
+int cli_parse_grant(cli_grants *g, const char *opt, const char *val);
+void cli_grants_to_options(const cli_grants *g, cloche_sandbox_options *o);
+/* Apply what needs a sandbox (packages); 0 or a CLOCHE_E* status. */
+int cli_grants_to_sandbox(const cli_grants *g, cloche_sandbox *sb);
+void cli_grants_free(cli_grants *g);
+
 /* snapfile.c */
 int cli_write_file(const char *path, const uint8_t *data, size_t len);
 int cli_save_snapshot(cloche_sandbox *sb, const char *path, const cli_key *k);

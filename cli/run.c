@@ -29,6 +29,10 @@ static const char run_usage[] =
     "                    and exit 5 (finish it with `cloche resume FILE`)\n"
     "  --key FILE        HMAC key for --load/--save/--suspend snapshots\n"
     "  --vfs-quota SIZE  bytes the guest may store in /data and /tmp (64M)\n"
+    "  --mount HOST:GUEST[:ro|:rw]\n"
+    "                    show a host folder or file at GUEST (read-only\n"
+    "                    unless :rw); repeatable\n"
+    "  --package PATH    put a .whl, .zip or folder on sys.path; repeatable\n"
     "  --stream          print output live, as the guest writes it\n"
     "  --trace           print line events of the script to stderr\n"
     "  --json            print the result as one JSON object: stdout, stderr,\n"
@@ -48,6 +52,7 @@ typedef struct run_args {
     int json, demo_tools, stream;
     uint64_t fuel;
     cloche_sandbox_options opts;
+    cli_grants grants;
     const char **argv;
     size_t argc;
 } run_args;
@@ -62,7 +67,7 @@ static int usage_error(const char *msg, const char *arg) {
 static int parse_option(run_args *a, int argc, char **argv, int *i) {
     const char *opt = argv[*i];
     const char *val = *i + 1 < argc ? argv[*i + 1] : NULL;
-    int takes = 1;
+    int takes = 1, grant;
     if (strcmp(opt, "-h") == 0 || strcmp(opt, "--help") == 0) {
         fputs(run_usage, stdout);
         return CLI_EXIT_OK;
@@ -79,6 +84,9 @@ static int parse_option(run_args *a, int argc, char **argv, int *i) {
         a->opts.on_trace = cli_print_trace, takes = 0;
     } else if (!val) {
         return usage_error("missing value for", opt);
+    } else if ((grant = cli_parse_grant(&a->grants, opt, val)) != 0) {
+        if (grant < 0)
+            return CLI_EXIT_USAGE;
     } else if (strcmp(opt, "-c") == 0) {
         a->code = val;
     } else if (strcmp(opt, "--load") == 0) {
@@ -169,6 +177,13 @@ static int execute(const run_args *a, const char *code, size_t len) {
     }
     int exit_code = CLI_EXIT_INTERNAL, suspended = 0;
     rc = cloche_sandbox_new(&sb, engine, &a->opts);
+    if (rc == 0)
+        rc = cli_grants_to_sandbox(&a->grants, sb);
+    if (rc != 0 && rc != CLOCHE_ENOMEM && rc != CLOCHE_EENGINE) {
+        /* a --mount or --package the sandbox cannot take */
+        fprintf(stderr, "cloche run: %s\n", cloche_sandbox_errmsg(sb));
+        exit_code = CLI_EXIT_USAGE;
+    }
     if (rc == 0 && a->demo_tools)
         rc = demo_tools_register(sb);
     if (rc == 0 && a->load && cli_load_snapshot(sb, a->load, &a->key) != 0)
@@ -183,7 +198,7 @@ static int execute(const run_args *a, const char *code, size_t len) {
             exit_code = CLI_EXIT_INTERNAL;
     } else if (exit_code != CLI_EXIT_USAGE) {
         fprintf(stderr, "cloche run: %s: %s\n", cloche_strerror(rc),
-                sb ? cloche_sandbox_errmsg(sb) : "cannot create sandbox");
+                cloche_sandbox_errmsg(sb));
     }
     cloche_result_free(r);
     cloche_sandbox_free(sb);
@@ -197,20 +212,24 @@ int cli_run_main(int argc, char **argv) {
     cloche_sandbox_options defaults = CLOCHE_SANDBOX_OPTIONS_INIT;
     a.opts = defaults;
     int rc = parse_args(&a, argc, argv);
+    cli_grants_to_options(&a.grants, &a.opts);
     if (rc >= 0) {
         free(a.argv);
         free(a.key.data);
+        cli_grants_free(&a.grants);
         return rc;
     }
     char *buf = NULL;
     size_t len = 0;
     if (a.file && cli_read_file(a.file, &buf, &len) != 0) {
         fprintf(stderr, "cloche run: cannot read %s\n", a.file);
-        free(a.argv);
-        return CLI_EXIT_USAGE;
+        rc = CLI_EXIT_USAGE;
+    } else {
+        rc = a.file ? execute(&a, buf, len)
+                    : execute(&a, a.code, strlen(a.code));
     }
-    rc = a.file ? execute(&a, buf, len) : execute(&a, a.code, strlen(a.code));
     free(buf);
+    cli_grants_free(&a.grants);
     free(a.argv);
     free(a.key.data);
     return rc;

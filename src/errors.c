@@ -64,6 +64,14 @@ int cloche__take_trap(wasm_trap_t *trap, char *buf, size_t len) {
     return result;
 }
 
+/* Why this thread's last cloche_sandbox_new failed (no handle to hold it). */
+static _Thread_local char new_errmsg[CLOCHE__ERRMSG_MAX] = "no sandbox";
+
+void cloche__keep_new_error(const cloche_sandbox *sb, int status) {
+    snprintf(new_errmsg, sizeof new_errmsg, "%s",
+             sb && sb->errmsg[0] ? sb->errmsg : cloche_strerror(status));
+}
+
 const char *cloche_sandbox_errmsg(const cloche_sandbox *sb) {
-    return sb ? sb->errmsg : "no sandbox";
+    return sb ? sb->errmsg : new_errmsg;
 }

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "internal.h"
 
@@ -129,40 +130,67 @@ static int read_host_file(const char *path, uint8_t **out, size_t *len) {
     return rc;
 }
 
-/* A package's file name: a plain name ending in .whl or .zip. */
-static const char *package_name(const char *host_path) {
-    const char *slash = strrchr(host_path, '/');
-    const char *name = slash ? slash + 1 : host_path;
-    size_t n = strlen(name);
-    if (n < 5 || n > 200 || name[0] == '.' ||
-        (strcmp(name + n - 4, ".whl") != 0 && strcmp(name + n - 4, ".zip") != 0))
-        return NULL;
-    return name;
+/* A package's name in /packages: the file name of a .whl or .zip, or the
+ * folder's name; plain (no '/', not starting with '.'). */
+static int package_name(char *out, size_t cap, const char *host_path,
+                        int is_dir) {
+    size_t end = strlen(host_path);
+    while (is_dir && end > 1 && host_path[end - 1] == '/')
+        end--;
+    size_t start = end;
+    while (start > 0 && host_path[start - 1] != '/')
+        start--;
+    size_t n = end - start;
+    if (n == 0 || n >= cap || n > 200 || host_path[start] == '.')
+        return 0;
+    memcpy(out, host_path + start, n);
+    out[n] = 0;
+    return is_dir || (n >= 5 && (strcmp(out + n - 4, ".whl") == 0 ||
+                                 strcmp(out + n - 4, ".zip") == 0));
+}
+
+/* Fill a package from the host: a folder is mounted later (by path), a
+ * wheel or zip is read now. */
+static int load_package(cloche__package *p, const char *host_path,
+                        int is_dir) {
+    if (is_dir)
+        return (p->host_dir = strdup(host_path)) ? 0 : CLOCHE_ENOMEM;
+    return read_host_file(host_path, &p->data, &p->len);
 }
 
 int cloche_sandbox_add_package(cloche_sandbox *sb, const char *host_path) {
-    const char *name = host_path ? package_name(host_path) : NULL;
-    if (!sb || !name)
+    struct stat st;
+    char name[256];
+    int is_dir = host_path && stat(host_path, &st) == 0 && S_ISDIR(st.st_mode);
+    if (!sb || !host_path || !package_name(name, sizeof name, host_path, is_dir))
         return cloche__fail(sb, CLOCHE_EINVAL,
-                            "packages are .whl or .zip files");
+                            "packages are .whl or .zip files or folders");
     int rc = cloche__acquire(sb, -1);
     if (rc != 0)
         return rc;
-    cloche__package p = {strdup(name), NULL, 0};
+    for (size_t i = 0; i < sb->npackages; i++)
+        if (strcmp(sb->packages[i].name, name) == 0) {
+            cloche__release(sb);
+            return cloche__fail(sb, CLOCHE_EINVAL, "package %s added twice",
+                                name);
+        }
+    cloche__package p = {strdup(name), NULL, 0, NULL};
     cloche__package *grown =
         realloc(sb->packages, (sb->npackages + 1) * sizeof *grown);
     if (grown)
         sb->packages = grown;
     rc = (!p.name || !grown) ? CLOCHE_ENOMEM
-                             : read_host_file(host_path, &p.data, &p.len);
-    if (rc == 0 && sb->store && cloche__vfs_add_package(sb, &p) != 0)
-        rc = CLOCHE_EINVAL; /* e.g. the same name twice */
+                             : load_package(&p, host_path, is_dir);
+    if (rc != 0)
+        cloche__fail(sb, rc, "cannot add package %s", host_path);
+    else if (sb->store)
+        rc = cloche__vfs_add_package(sb, &p);
     if (rc == 0) {
         sb->packages[sb->npackages++] = p;
     } else {
         free(p.name);
         free(p.data);
-        cloche__fail(sb, rc, "cannot add package %s", host_path);
+        free(p.host_dir);
     }
     cloche__release(sb);
     return rc;

@@ -55,12 +55,22 @@ typedef enum cloche__run_state {
     CLOCHE__RUN_DONE,    /* finished; result waits for cloche_finish */
 } cloche__run_state;
 
-/* A pure-Python package served read-only at /packages/<name>. */
+/* A pure-Python package served read-only at /packages/<name>: a wheel or
+ * zip held in memory (data, len), or a host folder mounted read-only
+ * (host_dir). */
 typedef struct cloche__package {
     char *name;
     uint8_t *data;
     size_t len;
+    char *host_dir;
 } cloche__package;
+
+/* A host mount copied from the options. */
+typedef struct cloche__mount {
+    char *host_path;
+    char *guest_path;
+    int readonly;
+} cloche__mount;
 
 /* Owned copies of the strings an options struct pointed to. */
 typedef struct cloche__strings {
@@ -84,6 +94,8 @@ struct cloche_sandbox {
     void *trace_ud;
     cloche__package *packages;
     size_t npackages;
+    cloche__mount *mounts;
+    size_t nmounts;
 
     /* the instance; rebuilt by reset */
     wasmtime_store_t *store;
@@ -124,6 +136,9 @@ struct cloche_sandbox {
 /* errors.c: record a message on the sandbox and return status. */
 int cloche__fail(cloche_sandbox *sb, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* errors.c: keep why cloche_sandbox_new failed for
+ * cloche_sandbox_errmsg(NULL) on this thread. */
+void cloche__keep_new_error(const cloche_sandbox *sb, int status);
 /* Copy a wasmtime error's message into buf and delete the error. */
 void cloche__take_wasmtime_error(wasmtime_error_t *err, char *buf, size_t len);
 /* Copy a trap's message into buf and delete the trap; returns its code or
@@ -157,8 +172,15 @@ const char *cloche__guest_build_id(void);
  * (CLOCHE_ESTATE otherwise). */
 int cloche__acquire(cloche_sandbox *sb, int want_pending);
 void cloche__release(cloche_sandbox *sb);
-/* Serve a package in the instance's VFS at /packages/<name>. */
+/* Serve a package in the instance's VFS at /packages/<name>. 0 or
+ * CLOCHE_E* with the message set. */
 int cloche__vfs_add_package(cloche_sandbox *sb, const cloche__package *p);
+/* mounts.c: copy the options' mounts; apply them to a new VFS (0 or
+ * CLOCHE_E* with the message set); mount a folder package; free. */
+int cloche__mounts_copy(cloche_sandbox *sb, const cloche_mount *m, size_t n);
+int cloche__mounts_apply(cloche_sandbox *sb);
+int cloche__package_mount(cloche_sandbox *sb, const cloche__package *p);
+void cloche__mounts_free(cloche_sandbox *sb);
 /* Re-instantiate if there is no instance or it needs a reset. */
 int cloche__ensure_instance(cloche_sandbox *sb);
 /* sandbox.c */

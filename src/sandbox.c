@@ -88,7 +88,9 @@ static int apply_options(cloche_sandbox *sb, const cloche_sandbox_options *o) {
     int rc = strings_copy(&sb->env, o->env, o->env_count);
     if (rc == 0)
         rc = strings_copy(&sb->argv, o->argv, o->argc);
-    return rc ? cloche__fail(sb, rc, "bad env or argv") : 0;
+    if (rc)
+        return cloche__fail(sb, rc, "bad env or argv");
+    return cloche__mounts_copy(sb, o->mounts, o->mount_count);
 }
 
 /* --- hooks the WASI layer calls ------------------------------------------ */
@@ -146,9 +148,13 @@ static wasmtime_error_t *on_epoch(wasmtime_context_t *ctx, void *env,
 
 /* Serve a package at /packages/<name> (borrowed from the sandbox). */
 int cloche__vfs_add_package(cloche_sandbox *sb, const cloche__package *p) {
+    if (p->host_dir)
+        return cloche__package_mount(sb, p);
     char path[512];
     snprintf(path, sizeof path, "/packages/%s", p->name);
-    return cloche__vfs_add_file_ro(sb->vfs, path, p->data, p->len);
+    if (cloche__vfs_add_file_ro(sb->vfs, path, p->data, p->len) != 0)
+        return cloche__fail(sb, CLOCHE_EINVAL, "cannot serve %s", path);
+    return 0;
 }
 
 static int build_vfs(cloche_sandbox *sb) {
@@ -163,11 +169,13 @@ static int build_vfs(cloche_sandbox *sb) {
         cloche__vfs_mkdir_p(sb->vfs, "/tmp", 0) != 0 ||
         cloche__vfs_mkdir_p(sb->vfs, sb->data_dir, 0) != 0 ||
         cloche__vfs_mkdir_p(sb->vfs, "/packages", 1) != 0)
-        return CLOCHE_ENOMEM;
-    for (size_t i = 0; i < sb->npackages; i++)
-        if (cloche__vfs_add_package(sb, &sb->packages[i]) != 0)
-            return CLOCHE_ENOMEM;
-    return cloche__vfs_set_readonly(sb->vfs, "/", 1) == 0 ? 0 : CLOCHE_ENOMEM;
+        return cloche__fail(sb, CLOCHE_ENOMEM, "out of memory");
+    int rc = cloche__mounts_apply(sb);
+    for (size_t i = 0; rc == 0 && i < sb->npackages; i++)
+        rc = cloche__vfs_add_package(sb, &sb->packages[i]);
+    if (rc == 0 && cloche__vfs_set_readonly(sb->vfs, "/", 1) != 0)
+        rc = cloche__fail(sb, CLOCHE_ENOMEM, "out of memory");
+    return rc;
 }
 
 static int build_wasi(cloche_sandbox *sb) {
@@ -249,10 +257,8 @@ int cloche__sandbox_instantiate(cloche_sandbox *sb) {
     if (sb->engine->fuel_enabled)
         wasmtime_context_set_fuel(sb->ctx, UINT64_MAX);
     int rc = build_vfs(sb);
-    if (rc == 0)
-        rc = build_wasi(sb);
-    if (rc != 0)
-        rc = cloche__fail(sb, rc, "creating the sandbox filesystem failed");
+    if (rc == 0 && build_wasi(sb) != 0)
+        rc = cloche__fail(sb, CLOCHE_ENOMEM, "out of memory");
     if (rc == 0)
         rc = instantiate_guest(sb);
     if (rc != 0)
@@ -320,8 +326,10 @@ int cloche_sandbox_new(cloche_sandbox **out, cloche_engine *engine,
     *out = NULL;
     cloche_sandbox_options defaults = CLOCHE_SANDBOX_OPTIONS_INIT;
     cloche_sandbox *sb = calloc(1, sizeof *sb);
-    if (!sb)
+    if (!sb) {
+        cloche__keep_new_error(NULL, CLOCHE_ENOMEM);
         return CLOCHE_ENOMEM;
+    }
     sb->engine = engine;
     int rc = cloche__hub_new(&sb->hub);
     if (rc == 0)
@@ -329,6 +337,7 @@ int cloche_sandbox_new(cloche_sandbox **out, cloche_engine *engine,
     if (rc == 0)
         rc = cloche__sandbox_instantiate(sb);
     if (rc != 0) {
+        cloche__keep_new_error(sb, rc);
         cloche_sandbox_free(sb);
         return rc;
     }
@@ -346,7 +355,9 @@ void cloche_sandbox_free(cloche_sandbox *sb) {
     for (size_t i = 0; i < sb->npackages; i++) {
         free(sb->packages[i].name);
         free(sb->packages[i].data);
+        free(sb->packages[i].host_dir);
     }
+    cloche__mounts_free(sb);
     free(sb->packages);
     free(sb->data_dir);
     strings_free(&sb->env);

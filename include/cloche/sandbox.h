@@ -56,6 +56,21 @@ typedef struct cloche_trace_event {
 typedef void (*cloche_trace_fn)(void *userdata,
                                 const cloche_trace_event *events, size_t n);
 
+/** A host directory or file shown to the guest (cloche_sandbox_options).
+ *  The host path is opened when the sandbox is created and again at every
+ *  reset; the guest then reaches only what lies beneath it: `..`,
+ *  absolute paths and symbolic links (even ones the guest or another host
+ *  process creates) never lead out, and links are never followed. Hard
+ *  links and renames out of the mount are refused. Mounted files are not
+ *  charged to the VFS quota: the mount is a deliberate grant of host
+ *  storage. Image snapshots record a mount by guest path and mode only;
+ *  a snapshot restores only into a sandbox with the same mounts. */
+typedef struct cloche_mount {
+    const char *host_path;  /**< directory or regular file on the host */
+    const char *guest_path; /**< absolute guest path, not "/" */
+    int readonly;           /**< nonzero: every guest write is EROFS */
+} cloche_mount;
+
 /** Sandbox options. Initialize with CLOCHE_SANDBOX_OPTIONS_INIT. Copied (with
  *  every string they point to) by cloche_sandbox_new. */
 typedef struct cloche_sandbox_options {
@@ -83,6 +98,10 @@ typedef struct cloche_sandbox_options {
     /** Line tracing of user code; NULL: off, with no cost at all. */
     cloche_trace_fn on_trace;
     void *trace_userdata;
+    /** Host folders and files to show the guest (at most 64). A guest path
+     *  may be the data_dir, which then lives on the host. */
+    const cloche_mount *mounts;
+    size_t mount_count;
 } cloche_sandbox_options;
 
 #define CLOCHE_SANDBOX_OPTIONS_INIT                                            \
@@ -103,7 +122,9 @@ typedef struct cloche_sandbox_options {
      NULL,                                                                     \
      NULL,                                                                     \
      NULL,                                                                     \
-     NULL}
+     NULL,                                                                     \
+     NULL,                                                                     \
+     0}
 
 /**
  * Create a sandbox from the engine's pre-initialized image. Its interpreter
@@ -112,8 +133,11 @@ typedef struct cloche_sandbox_options {
  * @param out     receives the sandbox (owned; cloche_sandbox_free)
  * @param engine  borrowed; must outlive the sandbox
  * @param options NULL for defaults; copied
- * @return 0, CLOCHE_EINVAL (bad option, e.g. fuel without enable_fuel),
- *         CLOCHE_ENOMEM or CLOCHE_EENGINE.
+ * @return 0, CLOCHE_EINVAL (bad option, e.g. fuel without enable_fuel,
+ *         or a mount whose host object is neither a folder nor a file),
+ *         CLOCHE_ENOTFOUND (a mount's host path is missing), CLOCHE_EIO
+ *         (a mount's host path is not accessible), CLOCHE_ENOMEM or
+ *         CLOCHE_EENGINE; the detail is in cloche_sandbox_errmsg(NULL).
  * Thread-safety: any thread; the engine may be shared.
  */
 int cloche_sandbox_new(cloche_sandbox **out, cloche_engine *engine,
@@ -182,17 +206,21 @@ int cloche_sandbox_read_file(void **out, size_t *len, cloche_sandbox *sb,
                              const char *path);
 
 /**
- * Make a pure-Python package importable: a wheel (.whl) or zip file is
- * read once from the host and served read-only, in place (zipimport, no
- * extraction), at /packages/<file name>, which is put on sys.path. Takes
- * effect from the next run and survives resets.
- * @return 0, CLOCHE_ENOTFOUND / CLOCHE_EIO (host file), CLOCHE_EINVAL
- *         (not a .whl/.zip), CLOCHE_EBUSY, CLOCHE_ENOMEM.
+ * Make a pure-Python package importable from the next run on, surviving
+ * resets. A wheel (.whl) or zip file is read once from the host and served
+ * read-only, in place (zipimport, no extraction), at /packages/<file name>;
+ * a folder is mounted read-only at /packages/<folder name> (see
+ * cloche_mount: the guest reaches nothing outside it). Either way the path
+ * is put on sys.path, so a folder should hold the top-level packages.
+ * @return 0, CLOCHE_ENOTFOUND / CLOCHE_EIO (host file or folder),
+ *         CLOCHE_EINVAL (not a .whl/.zip/folder, or the same name twice),
+ *         CLOCHE_ETOOBIG (over 256 MiB), CLOCHE_EBUSY, CLOCHE_ENOMEM.
  */
 int cloche_sandbox_add_package(cloche_sandbox *sb, const char *host_path);
 
 /** Message describing the last error returned for this sandbox. Borrowed;
- *  valid until the next call on the sandbox. Never NULL. */
+ *  valid until the next call on the sandbox. Never NULL. With sb NULL:
+ *  why this thread's last cloche_sandbox_new failed (e.g. which mount). */
 const char *cloche_sandbox_errmsg(const cloche_sandbox *sb);
 
 #ifdef __cplusplus

@@ -237,3 +237,39 @@ def test_vfs_quota_flag():
     p = cloche("run", "--vfs-quota", "10k", "-c",
                "open('/data/f', 'wb').write(b'x' * 50000)")
     assert p.returncode == 1 and "OSError" in p.stderr
+
+
+def test_mount_read_only_by_default(tmp_path):
+    (tmp_path / "in.txt").write_text("host data")
+    p = cloche("run", "--mount", f"{tmp_path}:/mnt/in", "-c",
+               "print(open('/mnt/in/in.txt').read())\n"
+               "try:\n    open('/mnt/in/new', 'w')\n"
+               "except OSError as e:\n    print(e.errno == __import__('errno').EROFS)")
+    assert (p.returncode, p.stdout) == (0, "host data\nTrue\n")
+    assert not (tmp_path / "new").exists()
+
+
+def test_mount_read_write_writes_to_host(tmp_path):
+    p = cloche("run", "--mount", f"{tmp_path}:/out:rw", "-c",
+               "open('/out/result.txt', 'w').write('42')")
+    assert p.returncode == 0, p.stderr
+    assert (tmp_path / "result.txt").read_text() == "42"
+
+
+def test_bad_mounts_are_usage_errors(tmp_path):
+    p = cloche("run", "--mount", f"{tmp_path}/missing:/mnt/x", "-c", "1")
+    assert p.returncode == 2
+    assert "cannot mount" in p.stderr and "missing" in p.stderr
+    p = cloche("run", "--mount", f"{tmp_path}", "-c", "1")
+    assert p.returncode == 2 and "--mount" in p.stderr
+    p = cloche("run", "--mount", f"{tmp_path}:relative", "-c", "1")
+    assert p.returncode == 2
+
+
+def test_package_folder(tmp_path):
+    pkg = tmp_path / "lib" / "greet"
+    pkg.mkdir(parents=True)
+    (pkg / "__init__.py").write_text("def hi(n):\n    return f'hi {n}'\n")
+    p = cloche("run", "--package", str(tmp_path / "lib"), "-c",
+               "import greet\nprint(greet.hi('there'))")
+    assert (p.returncode, p.stdout) == (0, "hi there\n")
