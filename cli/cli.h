@@ -23,17 +23,24 @@ typedef struct cli_key {
     size_t len;
 } cli_key;
 
-/* grants.c: --mount and --package (doors into the sandbox). */
+/* grants.c: --mount, --package, --allow-net, --secret, --net-ca (doors
+ * into the sandbox; --allow-private-net is a flag in run.c). */
 typedef struct cli_grants {
     cloche_mount *mounts;
     size_t nmounts;
     const char **packages; /* borrowed from argv */
     size_t npackages;
+    int use_net; /* a network option was given */
+    cloche_network_options net;
+    cloche_net_rule *allow;
+    size_t nallow;
+    cloche_secret *secrets;
+    size_t nsecrets;
 } cli_grants;
 /* 1 if opt was a grant option (val consumed), 0 if not one, -1 on a bad
  * value (message printed). */
 int cli_parse_grant(cli_grants *g, const char *opt, const char *val);
-void cli_grants_to_options(const cli_grants *g, cloche_sandbox_options *o);
+void cli_grants_to_options(cli_grants *g, cloche_sandbox_options *o);
 /* Apply what needs a sandbox (packages); 0 or a CLOCHE_E* status. */
 int cli_grants_to_sandbox(const cli_grants *g, cloche_sandbox *sb);
 void cli_grants_free(cli_grants *g);

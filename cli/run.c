@@ -33,6 +33,18 @@ static const char run_usage[] =
     "                    show a host folder or file at GUEST (read-only\n"
     "                    unless :rw); repeatable\n"
     "  --package PATH    put a .whl, .zip or folder on sys.path; repeatable\n"
+    "  --allow-net HOST[:PORT]\n"
+    "                    let the guest connect to HOST (patterns like\n"
+    "                    *.example.com; any port unless given); repeatable\n"
+    "  --allow-private-net\n"
+    "                    also allow loopback/private addresses (default: a\n"
+    "                    name resolving to one is refused)\n"
+    "  --secret NAME[=VALUE]@HOST[,HOST]\n"
+    "                    os.environ[NAME] is a placeholder the host swaps for\n"
+    "                    VALUE in TLS traffic to HOST; VALUE never enters\n"
+    "                    the sandbox or its output. Without =VALUE, the\n"
+    "                    host's env var NAME holds it; repeatable\n"
+    "  --net-ca FILE     also trust this PEM CA for TLS\n"
     "  --stream          print output live, as the guest writes it\n"
     "  --trace           print line events of the script to stderr\n"
     "  --json            print the result as one JSON object: stdout, stderr,\n"
@@ -80,6 +92,8 @@ static int parse_option(run_args *a, int argc, char **argv, int *i) {
     } else if (strcmp(opt, "--stream") == 0) {
         a->stream = 1, takes = 0;
         a->opts.on_output = cli_stream_output;
+    } else if (strcmp(opt, "--allow-private-net") == 0) {
+        a->grants.net.allow_private = 1, a->grants.use_net = 1, takes = 0;
     } else if (strcmp(opt, "--trace") == 0) {
         a->opts.on_trace = cli_print_trace, takes = 0;
     } else if (!val) {

@@ -15,7 +15,9 @@
  *                                 (1 configure callbacks, 2 state save,
  *                                 3 state load, 4 clear, 5 add sys.path
  *                                 entries, 6 tracing on/off), then data
- * Imports: WASI preview1 and cloche.{memory_denied, call, reply, trace}.
+ * Imports: WASI preview1 and cloche.{memory_denied, call, reply, trace,
+ * net_connect, net_send, net_recv, net_shutdown, net_close, net_poll,
+ * net_error} (the last seven in net.c).
  *
  * The glue never trusts anything: the host may pass any (ptr, len), but the
  * host is also the side that checks bounds on everything coming back.
@@ -177,7 +179,10 @@ static struct PyModuleDef cloche_module = {
 };
 
 static PyObject *init_cloche_module(void) {
-    return PyModule_Create(&cloche_module);
+    PyObject *m = PyModule_Create(&cloche_module);
+    if (m && PyModule_AddFunctions(m, cloche_guest_net_methods) != 0)
+        Py_CLEAR(m);
+    return m;
 }
 
 /* --- interpreter start-up (build time) ---------------------------------- */

@@ -27,6 +27,7 @@
 #include "cloche/errors.h"
 #include "cloche/engine.h"
 #include "cloche/result.h"
+#include "cloche/network.h"
 #include "cloche/sandbox.h"
 #include "cloche/callback.h"
 #include "cloche/session.h"

@@ -94,8 +94,13 @@ int cloche_sandbox_read_file(void **out, size_t *len, cloche_sandbox *sb,
         void *copy = malloc(n ? n : 1);
         if (copy) {
             memcpy(copy, data, n);
-            *out = copy;
-            *len = n;
+            char *text = copy;
+            if (cloche__scrub(sb, &text, &n) != 0) /* a secret never leaves */
+                rc = cloche__fail(sb, CLOCHE_ENOMEM, "out of memory");
+            *out = rc == 0 ? text : NULL;
+            *len = rc == 0 ? n : 0;
+            if (rc != 0)
+                free(text);
         } else {
             rc = cloche__fail(sb, CLOCHE_ENOMEM, "out of memory");
         }

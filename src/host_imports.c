@@ -198,6 +198,13 @@ static int define(wasmtime_linker_t *linker, const char *module,
     return 0;
 }
 
+int cloche__define_import(wasmtime_linker_t *linker, const char *name,
+                          const char *params, const char *results,
+                          wasmtime_func_unchecked_callback_t cb, char *err,
+                          size_t len) {
+    return define(linker, "cloche", name, params, results, cb, NULL, err, len);
+}
+
 int cloche__define_imports(wasmtime_linker_t *linker, char *err, size_t len) {
     for (size_t i = 0; i < cloche__wasi_import_count; i++) {
         const cloche__wasi_import *imp = &cloche__wasi_imports[i];
@@ -222,5 +229,7 @@ int cloche__define_imports(wasmtime_linker_t *linker, char *err, size_t len) {
     if (rc == 0)
         rc = define(linker, "cloche", "trace", "ii", "", host_trace, NULL, err,
                     len);
+    if (rc == 0)
+        rc = cloche__define_net_imports(linker, err, len);
     return rc;
 }

@@ -96,6 +96,11 @@ struct cloche_sandbox {
     size_t npackages;
     cloche__mount *mounts;
     size_t nmounts;
+    /* network grant (network.c); NULL: none. Lives as long as sb. */
+    struct cloche__net *net;
+    uint64_t net_io_timeout_ms;
+    int net_has_secrets;
+    struct cloche__net_scrubber *out_scrub[2]; /* live stdout, stderr */
 
     /* the instance; rebuilt by reset */
     wasmtime_store_t *store;
@@ -175,6 +180,28 @@ void cloche__release(cloche_sandbox *sb);
 /* Serve a package in the instance's VFS at /packages/<name>. 0 or
  * CLOCHE_E* with the message set. */
 int cloche__vfs_add_package(cloche_sandbox *sb, const cloche__package *p);
+/* network.c: build sb->net from the options and put the secrets'
+ * placeholders into the guest env (0 or CLOCHE_E* with the message set);
+ * free it; scrub secret values out of a malloc'd, NUL-terminated text
+ * (replaced in place; 0 or CLOCHE_ENOMEM); live output through the
+ * scrubbers, and their held tails at the end of a run. */
+int cloche__network_setup(cloche_sandbox *sb, const cloche_network_options *o);
+void cloche__network_free(cloche_sandbox *sb);
+int cloche__scrub(const cloche_sandbox *sb, char **text, size_t *len);
+void cloche__network_output(cloche_sandbox *sb, int fd, const uint8_t *data,
+                            size_t len);
+void cloche__network_output_end(cloche_sandbox *sb);
+/* CLOCHE_ESECRET (message set) if data holds a secret's value, else 0. */
+int cloche__network_check_leak(cloche_sandbox *sb, const uint8_t *data,
+                               size_t len);
+/* net_imports.c: define the cloche.net_* imports. */
+int cloche__define_net_imports(wasmtime_linker_t *linker, char *err,
+                               size_t len);
+/* host_imports.c: define one cloche import. */
+int cloche__define_import(wasmtime_linker_t *linker, const char *name,
+                          const char *params, const char *results,
+                          wasmtime_func_unchecked_callback_t cb, char *err,
+                          size_t len);
 /* mounts.c: copy the options' mounts; apply them to a new VFS (0 or
  * CLOCHE_E* with the message set); mount a folder package; free. */
 int cloche__mounts_copy(cloche_sandbox *sb, const cloche_mount *m, size_t n);
@@ -249,6 +276,8 @@ void cloche__result_set_limit(cloche_result *r, cloche_limit limit,
                               const char *detail);
 void cloche__result_set_crash(cloche_result *r, const char *detail);
 int cloche__result_set_output(cloche_result *r, const cloche__wasi *wasi);
+/* Replace secrets' values by their placeholders in every text. */
+int cloche__result_scrub(cloche_result *r, const cloche_sandbox *sb);
 void cloche__result_set_exception(cloche_result *r, const char *type,
                                   const char *message);
 void cloche__result_set_stats(cloche_result *r, uint64_t duration_ns,

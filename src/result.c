@@ -133,6 +133,17 @@ int cloche__result_set_output(cloche_result *r, const cloche__wasi *wasi) {
     return (r->out && r->err) ? 0 : -1;
 }
 
+int cloche__result_scrub(cloche_result *r, const cloche_sandbox *sb) {
+    int rc = cloche__scrub(sb, &r->out, &r->out_len);
+    if (rc == 0)
+        rc = cloche__scrub(sb, &r->err, &r->err_len);
+    for (int i = 0; rc == 0 && i < RECORD_FIELDS; i++) {
+        size_t len = r->fields[i] ? strlen(r->fields[i]) : 0;
+        rc = cloche__scrub(sb, &r->fields[i], &len);
+    }
+    return rc;
+}
+
 void cloche__result_set_stats(cloche_result *r, uint64_t duration_ns,
                               uint64_t fuel_used, uint64_t memory_bytes) {
     r->duration_ns = duration_ns;

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "net/net.h"
 
 #define STATUS_PENDING 2u
 
@@ -131,6 +132,9 @@ static void finish_run(cloche_sandbox *sb) {
     cloche_result *r = sb->run_result;
     if (cloche__result_set_output(r, sb->wasi) != 0)
         cloche__result_set_crash(r, "out of host memory copying output");
+    cloche__network_output_end(sb);
+    if (cloche__result_scrub(r, sb) != 0)
+        cloche__result_set_crash(r, "out of host memory scrubbing secrets");
     cloche__result_set_stats(r, cloche__now_ns() - sb->run_start_ns,
                              fuel_used(sb), cloche__sandbox_mem(sb).size);
     sb->run_state = CLOCHE__RUN_DONE;
@@ -214,6 +218,8 @@ static int start_locked(cloche_sandbox *sb, const char *code, size_t len) {
     if (rc != 0)
         return rc;
     cloche__hub_clear_cancel(sb->hub); /* a cancel only hits its own run */
+    if (sb->net)
+        cloche__net_reset_counters(sb->net); /* network caps are per run */
     if ((rc = cloche__configure_guest(sb)) != 0)
         return rc;
     if (!(sb->run_result = cloche__result_new()))

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "net/net.h"
 
 #define STDLIB_ZIP_PATH "/usr/local/lib/python313.zip"
 
@@ -90,7 +91,8 @@ static int apply_options(cloche_sandbox *sb, const cloche_sandbox_options *o) {
         rc = strings_copy(&sb->argv, o->argv, o->argc);
     if (rc)
         return cloche__fail(sb, rc, "bad env or argv");
-    return cloche__mounts_copy(sb, o->mounts, o->mount_count);
+    rc = cloche__mounts_copy(sb, o->mounts, o->mount_count);
+    return rc ? rc : cloche__network_setup(sb, o->network);
 }
 
 /* --- hooks the WASI layer calls ------------------------------------------ */
@@ -101,9 +103,7 @@ static uint64_t hook_now(void *ud) {
 }
 
 static void hook_output(void *ud, int fd, const uint8_t *data, size_t len) {
-    cloche_sandbox *sb = ud;
-    if (sb->on_output)
-        sb->on_output(sb->output_ud, fd, (const char *)data, len);
+    cloche__network_output(ud, fd, data, len); /* scrubs secrets' values */
 }
 
 /* Sleep, but never past the run's deadline and never through a cancel:
@@ -277,6 +277,8 @@ void cloche__sandbox_teardown(cloche_sandbox *sb) {
     cloche_result_free(sb->run_result);
     sb->run_result = NULL;
     sb->run_state = CLOCHE__RUN_IDLE;
+    if (sb->net)
+        cloche__net_close_all(sb->net); /* the guest that owned them is gone */
     if (sb->store)
         wasmtime_store_delete(sb->store);
     sb->store = NULL;
@@ -358,6 +360,7 @@ void cloche_sandbox_free(cloche_sandbox *sb) {
         free(sb->packages[i].host_dir);
     }
     cloche__mounts_free(sb);
+    cloche__network_free(sb);
     free(sb->packages);
     free(sb->data_dir);
     strings_free(&sb->env);

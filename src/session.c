@@ -245,7 +245,8 @@ int cloche_state_save(uint8_t **out, size_t *out_len, cloche_sandbox *sb,
         rc = cloche__fail(sb, r.data ? CLOCHE_ETOOBIG : CLOCHE_EGUEST,
                           "state snapshot is %zu bytes (cap %u)", r.len,
                           CLOCHE_STATE_MAX_BYTES);
-    else if (rc == 0)
+    else if (rc == 0 &&
+             (rc = cloche__network_check_leak(sb, r.data, r.len)) == 0)
         rc = wrap_state(out, out_len, r.data, r.len);
     free(r.data);
     return leave(sb, rc);

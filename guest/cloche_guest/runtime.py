@@ -291,6 +291,22 @@ PREIMPORT = (
 ).split()
 
 
+# Imported after the socket and ssl shims are in place, so that HTTPS
+# support (which http.client decides at import time) is there.
+NETWORK_IMPORTS = ("http.client", "urllib.request")
+
+
+def _install_network():
+    from . import netshim, netssl
+
+    netshim.install()
+    sys.modules["ssl"] = netssl
+    import importlib
+
+    for name in NETWORK_IMPORTS:
+        importlib.import_module(name)
+
+
 def preinit():
     """Called once at build time, before the memory image is taken."""
     import importlib
@@ -298,6 +314,7 @@ def preinit():
     for name in PREIMPORT:
         importlib.import_module(name)
     _loop.install()
+    _install_network()
     # Warm the compiler and the code paths a run takes.
     run("__cloche_warm = [i * i for i in range(10)]\n__cloche_warm[-1]")
     run("async def __cloche_a():\n    return 1\nawait __cloche_a()")

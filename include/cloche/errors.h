@@ -26,7 +26,8 @@ extern "C" {
     X(CLOCHE_ECORRUPT, -12, "snapshot is corrupted")                          \
     X(CLOCHE_EBUILD, -13, "snapshot is from a different guest build")         \
     X(CLOCHE_EAUTH, -14, "snapshot authentication failed (wrong key)")        \
-    X(CLOCHE_EUNPICKLABLE, -15, "some globals cannot be pickled")
+    X(CLOCHE_EUNPICKLABLE, -15, "some globals cannot be pickled")           \
+    X(CLOCHE_ESECRET, -16, "the snapshot would contain a secret's value")
 
 typedef enum cloche_status {
 #define CLOCHE__STATUS_ENUM(name, value, msg) name = value,

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "engine.h"
+#include "network.h"
 #include "result.h"
 
 #ifdef __cplusplus
@@ -102,6 +103,8 @@ typedef struct cloche_sandbox_options {
      *  may be the data_dir, which then lives on the host. */
     const cloche_mount *mounts;
     size_t mount_count;
+    /** Network access and secrets; NULL: no network (cloche/network.h). */
+    const cloche_network_options *network;
 } cloche_sandbox_options;
 
 #define CLOCHE_SANDBOX_OPTIONS_INIT                                            \
@@ -124,7 +127,8 @@ typedef struct cloche_sandbox_options {
      NULL,                                                                     \
      NULL,                                                                     \
      NULL,                                                                     \
-     0}
+     0,                                                                        \
+     NULL}
 
 /**
  * Create a sandbox from the engine's pre-initialized image. Its interpreter

@@ -16,3 +16,15 @@ foreach(name run limits isolation threads callbacks session snapshot files mount
   set_tests_properties(integration_${name} PROPERTIES LABELS integration
                        TIMEOUT 600)
 endforeach()
+
+# Network integration tests: servers on loopback, TLS material made at run
+# time (tests/c/net_fixtures).
+foreach(name network secrets)
+  add_executable(test_${name} ${CMAKE_CURRENT_LIST_DIR}/test_${name}.c)
+  target_link_libraries(test_${name} PRIVATE cloche_test_harness
+                        cloche_net_fixtures Threads::Threads)
+  target_compile_options(test_${name} PRIVATE ${CLOCHE_WARNINGS})
+  add_test(NAME integration_${name} COMMAND test_${name})
+  set_tests_properties(integration_${name} PROPERTIES LABELS integration
+                       TIMEOUT 600)
+endforeach()
