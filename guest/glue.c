@@ -16,8 +16,8 @@
  *                                 3 state load, 4 clear, 5 add sys.path
  *                                 entries, 6 tracing on/off), then data
  * Imports: WASI preview1 and cloche.{memory_denied, call, reply, trace,
- * net_connect, net_send, net_recv, net_shutdown, net_close, net_poll,
- * net_error} (the last seven in net.c).
+ * net_connect, net_starttls, net_send, net_recv, net_shutdown, net_close,
+ * net_poll, net_error} (the net_* ones in net.c).
  *
  * The glue never trusts anything: the host may pass any (ptr, len), but the
  * host is also the side that checks bounds on everything coming back.

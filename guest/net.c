@@ -17,6 +17,8 @@
 HOST_IMPORT("net_connect")
 extern int32_t host_net_connect(const char *host, uint32_t len, uint32_t port,
                                 uint32_t tls, int64_t timeout_ms);
+HOST_IMPORT("net_starttls")
+extern int32_t host_net_starttls(int32_t h, int64_t timeout_ms);
 HOST_IMPORT("net_send")
 extern int64_t host_net_send(int32_t h, const void *p, uint32_t len,
                              int64_t timeout_ms);
@@ -46,6 +48,16 @@ static PyObject *net_connect(PyObject *self, PyObject *args) {
         return PyLong_FromLong(-12); /* EINVAL, like the host would say */
     return PyLong_FromLong(host_net_connect(host, (uint32_t)len, port,
                                             (uint32_t)tls, timeout_ms));
+}
+
+/* net_starttls(h: int, timeout_ms: int) -> int */
+static PyObject *net_starttls(PyObject *self, PyObject *args) {
+    (void)self;
+    int h;
+    long long timeout_ms;
+    if (!PyArg_ParseTuple(args, "iL", &h, &timeout_ms))
+        return NULL;
+    return PyLong_FromLong(host_net_starttls(h, timeout_ms));
 }
 
 /* net_send(h: int, data: buffer, timeout_ms: int) -> int */
@@ -122,6 +134,7 @@ static PyObject *net_error(PyObject *self, PyObject *unused) {
 
 PyMethodDef cloche_guest_net_methods[] = {
     {"net_connect", net_connect, METH_VARARGS, "Connect through the host."},
+    {"net_starttls", net_starttls, METH_VARARGS, "Start TLS on a connection."},
     {"net_send", net_send, METH_VARARGS, "Send bytes; returns sent or -err."},
     {"net_recv", net_recv, METH_VARARGS, "Receive into a buffer."},
     {"net_shutdown", net_shutdown, METH_VARARGS, "Shut a side down."},

@@ -7,13 +7,15 @@
  * before use; the guest is blocked inside the import while the core reads
  * or writes its buffer, so memory cannot grow or move meanwhile.
  *
+ * Connecting and starting TLS are not sliced (they are bounded by the
+ * connect timeout).
+ *
  * Waiting: a call never waits past the run's deadline, nor past the guest's
  * own timeout (timeout_ms >= 0; 0 = do not wait), nor, for a blocking
  * send/recv (timeout_ms < 0), past the policy's I/O timeout. Waits are cut
  * into slices so a cancel from another thread is seen within SLICE_MS;
  * when the run's deadline passes or a cancel arrives, the run is stopped
- * (trap) as any other limit would stop it. Connecting is not sliced: it is
- * bounded by the connect timeout.
+ * (trap) as any other limit would stop it.
  */
 #include <string.h>
 
@@ -117,6 +119,23 @@ static wasm_trap_t *net_connect(void *env, wasmtime_caller_t *caller,
                                    v[3].i32 != 0, until, NULL, 0);
     if (v[0].i32 == CLOCHE__NET_ETIMEDOUT && run_over(sb))
         return trap("cloche: stopped");
+    return NULL;
+}
+
+/* net_starttls(h, timeout_ms: i64) -> 0 | -err: TLS on an open connection
+ * (ssl.wrap_socket after connect); queued plain bytes are flushed first. */
+static wasm_trap_t *net_starttls(void *env, wasmtime_caller_t *caller,
+                                 wasmtime_val_raw_t *v, size_t n) {
+    (void)env, (void)n;
+    cloche_sandbox *sb = caller_sandbox(caller);
+    int h = v[0].i32;
+    uint64_t until = call_deadline(sb, v[1].i64, 0);
+    int rc = sb->net ? cloche__net_flush(sb->net, h, until) : CLOCHE__NET_EBADF;
+    if (rc == 0)
+        rc = cloche__net_starttls(sb->net, h, until);
+    if (rc == CLOCHE__NET_ETIMEDOUT && run_over(sb))
+        return trap("cloche: stopped");
+    v[0].i32 = rc;
     return NULL;
 }
 
@@ -247,6 +266,7 @@ int cloche__define_net_imports(wasmtime_linker_t *linker, char *err,
         wasmtime_func_unchecked_callback_t cb;
     } imports[] = {
         {"net_connect", "iiiiI", "i", net_connect},
+        {"net_starttls", "iI", "i", net_starttls},
         {"net_send", "iiiI", "I", net_send},
         {"net_recv", "iiiI", "I", net_recv},
         {"net_shutdown", "ii", "i", net_shutdown},

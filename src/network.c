@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include <openssl/crypto.h>
+#include <openssl/rand.h>
 
 #include "internal.h"
 #include "net/net.h"
@@ -44,6 +45,28 @@ static void parts_free(policy_parts *p) {
     free(p->placeholders);
 }
 
+/* A fresh placeholder as long as the value, so a response that reflects
+ * the secret keeps its length (Content-Length, chunk sizes stay right):
+ * "CLOCHE_<NAME>_" (or just "CLOCHE_" when the name does not fit) and
+ * random hex. Values shorter than the core's minimum placeholder get the
+ * core's longer form. 0 or -1. */
+static int make_placeholder(char *out, size_t cap, const char *name,
+                            size_t value_len) {
+    if (value_len < CLOCHE__NET_MIN_PLACEHOLDER || value_len >= cap)
+        return cloche__net_make_placeholder(out, cap, name);
+    int n = snprintf(out, cap, "CLOCHE_%s_", name);
+    if (n < 0 || (size_t)n + 16 > value_len)
+        n = snprintf(out, cap, "CLOCHE_");
+    unsigned char rnd[CLOCHE__NET_MAX_PLACEHOLDER];
+    if (RAND_bytes(rnd, (int)(value_len - (size_t)n)) != 1)
+        return -1;
+    static const char hex[] = "0123456789abcdef";
+    for (size_t i = (size_t)n; i < value_len; i++)
+        out[i] = hex[rnd[i - (size_t)n] & 15];
+    out[value_len] = '\0';
+    return 0;
+}
+
 /* Fill secret i of the policy; its placeholder is the embedder's or new. */
 static int convert_secret(policy_parts *p, size_t i, const cloche_secret *s) {
     if (!s->name || !s->value || (!s->hosts && s->host_count))
@@ -53,8 +76,8 @@ static int convert_secret(policy_parts *p, size_t i, const cloche_secret *s) {
     char *ph = p->placeholders[i];
     if (s->placeholder)
         snprintf(ph, sizeof p->placeholders[i], "%s", s->placeholder);
-    else if (cloche__net_make_placeholder(ph, sizeof p->placeholders[i],
-                                          s->name) != 0)
+    else if (make_placeholder(ph, sizeof p->placeholders[i], s->name,
+                              strlen(s->value)) != 0)
         return CLOCHE_EINVAL; /* a bad name; the policy check says so */
     p->secrets[i] = (cloche__net_secret){s->name, s->value, ph,
                                          p->secret_hosts[i], s->host_count};

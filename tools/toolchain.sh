@@ -12,7 +12,7 @@ stamp_ok "$OUT" && { echo "$OUT"; exit 0; }
 
 APT_PKGS="clang-$LLVM_VER lld-$LLVM_VER llvm-$LLVM_VER libclang-rt-$LLVM_VER-dev-wasm32
   libzstd-dev libcmocka-dev libssl-dev libjansson-dev cmake ninja-build
-  dpkg-dev xz-utils pkg-config nodejs gpgv"
+  dpkg-dev xz-utils pkg-config nodejs gpgv openssl"
 missing=""
 for p in $APT_PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing="$missing $p"

@@ -5,16 +5,15 @@ HostSocket, whose connections the host opens, checks and caps; the guest
 only ever holds a handle. What the host allows is decided there: this code
 lives inside the box and changing it gains nothing.
 
-Connecting is deferred: connect() records the address and the host opens
-the connection at the first send/recv, or at wrap_socket(), which then asks
-for TLS to the same host (the host does TLS with OpenSSL and verifies the
-certificate; see netssl.py). That is how ssl.wrap_socket on a just-connected
-socket (http.client, urllib3) becomes a TLS connection on the host.
-Names are resolved by the host, at connect time, so getaddrinfo() hands
-the name back unresolved.
+connect() asks the host to connect at once, so errors (not allowed,
+blocked address, refused, timed out) surface where programs expect them.
+ssl wrap_socket() then asks the host to start TLS on that connection (the
+host does TLS with OpenSSL and verifies the certificate; see netssl.py);
+a socket wrapped before connecting connects with TLS directly. Names are
+resolved by the host, at connect time, so getaddrinfo() hands the name
+back unresolved.
 
-Only client TCP exists: no UDP, no servers, no STARTTLS on a connection
-that already carried plain data.
+Only client TCP exists: no UDP, no servers.
 """
 
 import errno
@@ -139,7 +138,15 @@ class HostSocket:
                                          "connected")
         if not isinstance(address, tuple) or len(address) < 2:
             raise TypeError("address must be a (host, port) tuple")
-        self._peer = (_host_name(address[0]), _port_number(address[1]))
+        host, port = _host_name(address[0]), _port_number(address[1])
+        # A non-blocking socket still connects blocking: the host has no
+        # half-open connections to hand back.
+        timeout = -1 if not self._timeout else self._timeout_ms()
+        handle = _cloche.net_connect(host, port, self._tls, timeout)
+        if handle < 0:
+            raise error_for(handle)
+        self._peer = (host, port)
+        self._handle = handle
 
     def connect_ex(self, address):
         try:
@@ -149,23 +156,13 @@ class HostSocket:
         return 0
 
     def _open(self):
-        """Have the host open the deferred connection (plain or TLS)."""
-        if self._handle >= 0:
-            return self._handle
-        if self._closed:
-            raise OSError(errno.EBADF, "Bad file descriptor")
-        if self._peer is None:
+        """The host's handle of the connection."""
+        if self._handle < 0:
+            if self._closed:
+                raise OSError(errno.EBADF, "Bad file descriptor")
             raise OSError(errno.ENOTCONN, "Transport endpoint is not "
                                           "connected")
-        host, port = self._peer
-        # A non-blocking socket still connects blocking: the host has no
-        # half-open connections to hand back.
-        timeout = -1 if not self._timeout else self._timeout_ms()
-        handle = _cloche.net_connect(host, port, self._tls, timeout)
-        if handle < 0:
-            raise error_for(handle)
-        self._handle = handle
-        return handle
+        return self._handle
 
     def _timeout_ms(self):
         if self._timeout is None:

@@ -4,7 +4,8 @@ The guest has no OpenSSL. This stand-in offers the part of the `ssl` API
 that HTTP clients use (SSLContext, create_default_context, wrap_socket,
 the exception classes) and turns wrap_socket() into "open this connection
 with TLS" on the host. The host always verifies the server's certificate
-against its trust store and the name that was connected to; settings that
+against its trust store and the name that was connected to (STARTTLS on a
+plain connection works the same way); settings that
 would weaken that (verify_mode = CERT_NONE, check_hostname = False, a
 guest CA file) are accepted for compatibility and have no effect, and the
 guest never sees a certificate. Client certificates, server-side TLS and
@@ -13,6 +14,8 @@ TLS over memory BIOs (asyncio) are not available.
 
 import enum
 import socket as _socket
+
+import _cloche
 
 from . import netshim
 
@@ -217,9 +220,6 @@ class SSLSocket(netshim.HostSocket):
     def _wrap(cls, sock, context, server_hostname, handshake, ragged):
         if not isinstance(sock, netshim.HostSocket) or sock._tls:
             raise TypeError("wrap_socket() needs a plain sandbox socket")
-        if sock._handle >= 0:
-            raise SSLError(1, "TLS must start before any plain data is "
-                              "exchanged (STARTTLS is not available)")
         self = cls.__new__(cls)
         self._take_over(sock)
         self._tls = True
@@ -229,24 +229,43 @@ class SSLSocket(netshim.HostSocket):
         self.session = None
         self.session_reused = False
         self._ragged = ragged
-        if handshake and self._peer is not None:
+        self._handshaken = False
+        if handshake and self._handle >= 0:
             self.do_handshake()
         return self
 
+    def connect(self, address):
+        self._check_name(address[0] if isinstance(address, tuple) else None)
+        super().connect(address)  # with TLS: self._tls is set
+        self._handshaken = True
+
+    def _check_name(self, host):
+        """The host verifies the name it connected to; a different
+        server_hostname could not be honoured, so it is an error."""
+        if self.server_hostname is None or host is None:
+            return
+        wanted = netshim._host_name(self.server_hostname).rstrip(".").lower()
+        if wanted != netshim._host_name(host).rstrip(".").lower():
+            raise SSLCertVerificationError(
+                1, f"certificate verify failed: the host verifies "
+                   f"{host!r}, the name connected to, not "
+                   f"server_hostname {self.server_hostname!r}")
+
     def _open(self):
-        if self._handle < 0 and self._peer is not None:
-            wanted = self.server_hostname
-            if wanted is not None:
-                wanted = netshim._host_name(wanted).rstrip(".").lower()
-            if wanted is not None and wanted != self._peer[0].rstrip(".").lower():
-                raise SSLCertVerificationError(
-                    1, f"the host verifies the certificate for "
-                       f"{self._peer[0]!r}, the name connected to; "
-                       f"server_hostname {self.server_hostname!r} differs")
-        return super()._open()
+        handle = super()._open()
+        if not self._handshaken:
+            self.do_handshake()
+        return handle
 
     def do_handshake(self, block=False):
-        self._open()
+        if self._handshaken:
+            return
+        handle = super()._open()
+        self._check_name(self._peer[0])
+        rc = _cloche.net_starttls(handle, self._timeout_ms())
+        if rc < 0:
+            raise netshim.error_for(rc, self)
+        self._handshaken = True
 
     def _eof_on_reset(self):
         return self._ragged

@@ -35,9 +35,13 @@ typedef struct cloche_secret {
     const char *value; /**< 8..16384 bytes, no NUL */
     const cloche_net_rule *hosts; /**< where it may be sent (1..64) */
     size_t host_count;
-    /** What the guest sees; NULL: "CLOCHE_SECRET_<name>_<32 random hex>",
-     *  fresh per sandbox. Give a fixed one (16..256 bytes) when a session
-     *  is snapshotted in one sandbox and restored in another. */
+    /** What the guest sees; NULL: a fresh random one per sandbox, as long
+     *  as the value when it is 16..256 bytes ("CLOCHE_<name>_<hex>" or
+     *  "CLOCHE_<hex>"), so a response reflecting the secret keeps its
+     *  length and HTTP framing; otherwise
+     *  "CLOCHE_SECRET_<name>_<32 hex>". Give a fixed one (16..256 bytes,
+     *  ideally as long as the value) when a session is snapshotted in one
+     *  sandbox and restored in another. */
     const char *placeholder;
 } cloche_secret;
 

@@ -506,3 +506,56 @@ int cloche__net_connect(cloche__net *n, const char *host, uint16_t port,
     n->conns[slot] = c;
     return (int)((c->gen << 8) | slot);
 }
+
+/* Plain bytes the peer sent that nobody has read yet would be taken for
+ * the TLS handshake: look without taking. */
+static int unread_in_kernel(const cloche__net_conn *c)
+{
+    uint8_t b;
+    return recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) > 0;
+}
+
+/* Nothing buffered, held or ended on c: TLS may start on its socket. */
+static int idle_open(const cloche__net_conn *c)
+{
+    return !c->broken && !c->wr_err && !c->wr_shut && !c->rd_eof &&
+           !c->rd_done && c->outq.len == c->outq_off &&
+           c->inq.len == c->inq_off &&
+           cloche__net_stream_pending(&c->out_st) == 0 &&
+           cloche__net_stream_held(&c->in_st) == 0 && !unread_in_kernel(c);
+}
+
+int cloche__net_starttls(cloche__net *n, int h, uint64_t deadline_ns)
+{
+    cloche__net_conn *c = cloche__net_lookup(n, h);
+    if (!c)
+        return cloche__net_set_error(n, CLOCHE__NET_EBADF,
+                                     "bad connection handle");
+    if (c->tls)
+        return cloche__net_set_error(n, CLOCHE__NET_EINVAL,
+                                     "the connection already uses TLS");
+    if (!idle_open(c))
+        return cloche__net_set_error(n, CLOCHE__NET_EINVAL,
+                                     "TLS can start only on an open "
+                                     "connection with nothing buffered "
+                                     "(flush first, read everything)");
+    char msg[sizeof n->errmsg] = "";
+    uint64_t dl = cloche__net_deadline(deadline_ns, n->connect_timeout_ms);
+    int rc = 0;
+    if (!n->tls)
+        rc = cloche__net_tls_ctx_new(&n->tls, n->extra_ca_file, msg,
+                                     sizeof msg);
+    if (rc == 0)
+        rc = cloche__net_tls_connect(&c->tls, n->tls, c->fd, &c->host, dl,
+                                     msg, sizeof msg);
+    if (rc != 0) {
+        c->broken = 1; /* a half-done handshake leaves the stream unusable */
+        c->broken_code = rc;
+        return cloche__net_set_error(n, rc, "%s", msg);
+    }
+    /* Secrets bound to this host apply from now on, inside TLS only. */
+    cloche__net_patset_init(&c->out_ps, n->sub_pats, n->nsecrets,
+                            bound_secrets(n, &c->host, c->port, 1));
+    c->out_chunk = cloche__net_chunk(&c->out_ps);
+    return 0;
+}

@@ -192,6 +192,18 @@ int cloche__net_connect(cloche__net *n, const char *host, uint16_t port,
                         size_t errlen);
 
 /**
+ * Start TLS on an open plain connection (STARTTLS, or a socket wrapped
+ * after connecting): handshake with SNI and verification for the host it
+ * was opened to, within min(deadline_ns, now + connect_timeout_ms). The
+ * connection must be idle: nothing queued or held for sending (flush
+ * first), nothing received but unread, neither side shut. Secrets bound to
+ * the host apply from then on. Returns 0, EBADF, EINVAL (already TLS, or
+ * not idle), ETLS, ETIMEDOUT, ENOMEM; after a failed handshake the
+ * connection is broken (close it).
+ */
+int cloche__net_starttls(cloche__net *n, int h, uint64_t deadline_ns);
+
+/**
  * Send up to len bytes; *sent = bytes of data consumed (short only when the
  * byte cap or the deadline cut it). Placeholders of secrets bound to this
  * connection (its host and port match the secret's rules, and it is TLS

@@ -335,6 +335,47 @@ static void test_tls_secret_only_inside_tls(void **state)
     srv_stop(plain);
 }
 
+/* STARTTLS: a plain connection upgraded in place; secrets bound to the
+ * host apply only from the upgrade on; a busy connection is refused. */
+static void test_tls_starttls(void **state)
+{
+    fx *f = *state;
+    start(f, M.s_good, SRV_ECHO);
+    int h = cloche__net_connect(f->n, "localhost", srv_port(f->s), 0,
+                                SOON(3000), f->err, sizeof f->err);
+    assert_true(h >= 0);
+    EQ(cloche__net_starttls(f->n, h, SOON(3000)), 0);
+    EQ(cloche__net_starttls(f->n, h, SOON(3000)), CLOCHE__NET_EINVAL);
+    const char *msg = "Bearer " PH "\n";
+    send_all(f->n, h, msg, strlen(msg));
+    const char *wire = "Bearer " VALUE "\n";
+    EQ(srv_wait_received(f->s, 0, strlen(wire), 3000), 0);
+    uint8_t got[128];
+    EQ(srv_received(f->s, 0, got, sizeof got), strlen(wire));
+    assert_memory_equal(got, wire, strlen(wire));
+    EQ(recv_until(f->n, h, got, strlen(msg)), strlen(msg));
+    assert_memory_equal(got, msg, strlen(msg));
+    /* Not idle: plain bytes wait to be read. */
+    srv *plain = NULL;
+    srv_config pc = {.mode = SRV_ECHO};
+    assert_int_equal(srv_start(&plain, &pc), 0);
+    int p = cloche__net_connect(f->n, "localhost", srv_port(plain), 0,
+                                SOON(3000), f->err, sizeof f->err);
+    assert_true(p >= 0);
+    send_all(f->n, p, "x", 1);
+    cloche__net_pollfd pf = {p, CLOCHE__NET_POLLIN, 0};
+    size_t nready = 0;
+    EQ(cloche__net_poll(f->n, &pf, 1, SOON(3000), &nready), 0);
+    EQ(cloche__net_starttls(f->n, p, SOON(3000)), CLOCHE__NET_EINVAL);
+    /* A plain server: the handshake fails and the connection is broken. */
+    EQ(recv_until(f->n, p, got, 1), 1);
+    EQ(cloche__net_starttls(f->n, p, SOON(3000)), CLOCHE__NET_ETLS);
+    size_t k = 0;
+    assert_true(cloche__net_send(f->n, p, (const uint8_t *)"y", 1, SOON(100), &k) != 0);
+    EQ(cloche__net_starttls(f->n, 12345, SOON(100)), CLOCHE__NET_EBADF);
+    srv_stop(plain);
+}
+
 static void test_tls_bulk_with_poll(void **state)
 {
     fx *f = *state;
@@ -388,6 +429,7 @@ int main(void)
         T(test_tls_peer_close),
         T(test_tls_secret_only_inside_tls),
         T(test_tls_bulk_with_poll),
+        T(test_tls_starttls),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -30,8 +30,18 @@ static void test_placeholder_in_env(void **state) {
     test_expect_stdout(sb,
                        "import os, re\n"
                        "v = os.environ['API_KEY']\n"
-                       "print(bool(re.fullmatch('CLOCHE_SECRET_API_KEY_[0-9a-f]{32}', v)))",
+                       "print(bool(re.fullmatch('CLOCHE_[0-9a-f]{17}', v)))",
+                       "True\n"); /* as long as the value */
+    /* A long enough value gets the name in its placeholder. */
+    cloche_secret named = {"API_KEY", VALUE VALUE, bound, 1, NULL};
+    n.secrets = &named;
+    cloche_sandbox *sb3 = net_sandbox(&n);
+    test_expect_stdout(sb3,
+                       "import os, re\n"
+                       "v = os.environ['API_KEY']\n"
+                       "print(bool(re.fullmatch('CLOCHE_API_KEY_[0-9a-f]{33}', v)))",
                        "True\n");
+    cloche_sandbox_free(sb3);
     /* Fixed placeholders, for sessions restored elsewhere. */
     cloche_secret fixed = api_key("PLACEHOLDER_FOR_API_KEY");
     n.secrets = &fixed;
