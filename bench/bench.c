@@ -308,6 +308,41 @@ static void bench_kernels(cloche_engine *e) {
     json_decref(boxed);
 }
 
+/* (f) line tracing: a loop of simple lines with tracing off and on. */
+static void count_events(void *ud, const cloche_trace_event *ev, size_t n) {
+    (void)ev;
+    *(uint64_t *)ud += n;
+}
+
+static double traced_run_us(cloche_engine *e, int tracing, size_t n,
+                            uint64_t *events) {
+    cloche_sandbox_options o = CLOCHE_SANDBOX_OPTIONS_INIT;
+    o.on_trace = tracing ? count_events : NULL;
+    o.trace_userdata = events;
+    cloche_sandbox *sb = NULL;
+    int rc = cloche_sandbox_new(&sb, e, &o);
+    if (rc)
+        die("sandbox_new (tracing)", rc);
+    cloche_result_free(run_ok(sb, "def work(n):\n"
+                                  "    total = 0\n"
+                                  "    for i in range(n):\n"
+                                  "        total += i\n"
+                                  "    return total\n"));
+    double us = run_median_us(sb, "work(10000)", n, 1.0);
+    cloche_sandbox_free(sb);
+    return us;
+}
+
+static void bench_tracing(cloche_engine *e, size_t n) {
+    uint64_t events = 0;
+    double off = traced_run_us(e, 0, n, &events);
+    double on = traced_run_us(e, 1, n, &events);
+    double per_run = (double)events / (double)n; /* (the def adds ~3) */
+    printf("(f) line tracing, 10k-iteration loop  off %9.1f us   on %9.1f us "
+           " (%.1fx; %.0f events/run, %.2f us per event)\n",
+           off, on, on / off, per_run, (on - off) / per_run);
+}
+
 int main(int argc, char **argv) {
     int quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
     char err[512] = "";
@@ -324,6 +359,7 @@ int main(int argc, char **argv) {
     bench_session(e, quick ? 20 : 200);
     bench_callbacks(e, quick ? 5 : 21);
     bench_sessions(e, quick ? 5 : 21, quick ? 100 : 1000);
+    bench_tracing(e, quick ? 5 : 21);
     bench_kernels(e);
     cloche_engine_free(e);
     return 0;
