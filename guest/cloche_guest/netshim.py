@@ -357,7 +357,7 @@ def select(rlist, wlist, xlist, timeout=None):
 
 def _poll_sockets(rlist, wlist, fds, timeout):
     order = list(fds)
-    for fd in order:  # a socket not yet opened is opened now
+    for fd in order:  # an unconnected socket is an error, as in CPython
         _by_fd[fd]._open()
     records = bytearray(b"".join(
         struct.pack("<iII", _by_fd[fd]._handle, fds[fd], 0) for fd in order))
@@ -372,9 +372,75 @@ def _poll_sockets(rlist, wlist, fds, timeout):
     return readable, writable, []
 
 
+_real_poll = getattr(_select, "poll", None)
+
+
+class Poll:
+    """select.poll over sandbox sockets (other files go to WASI's poll;
+    one object cannot mix the two)."""
+
+    def __init__(self):
+        self._events = {}
+
+    def register(self, fd, eventmask=_select.POLLIN | _select.POLLPRI
+                 | _select.POLLOUT):
+        self._events[_fd_of(fd)] = eventmask
+
+    def modify(self, fd, eventmask):
+        if _fd_of(fd) not in self._events:
+            raise FileNotFoundError(errno.ENOENT, "not registered")
+        self._events[_fd_of(fd)] = eventmask
+
+    def unregister(self, fd):
+        del self._events[_fd_of(fd)]
+
+    def poll(self, timeout=None):
+        ours = [fd for fd in self._events if fd >= _FAKE_FD_BASE]
+        if not ours:
+            real = _real_poll()
+            for fd, mask in self._events.items():
+                real.register(fd, mask)
+            return real.poll(timeout)
+        if len(ours) != len(self._events) or \
+                any(fd not in _by_fd for fd in ours):
+            raise OSError(errno.EINVAL, "poll() cannot mix sandbox sockets "
+                                        "with other files")
+        return self._poll_sockets(ours, timeout)
+
+    def _poll_sockets(self, fds, timeout):
+        want = {fd: (_POLLIN if self._events[fd] & _select.POLLIN else 0)
+                | (_POLLOUT if self._events[fd] & _select.POLLOUT else 0)
+                for fd in fds}
+        records = bytearray(b"".join(
+            struct.pack("<iII", _by_fd[fd]._open(), want[fd], 0)
+            for fd in fds))
+        ms = -1 if timeout is None or timeout < 0 else int(timeout)
+        rc = _cloche.net_poll(records, ms)
+        if rc < 0:
+            raise error_for(rc)
+        result = []
+        for i, fd in enumerate(fds):
+            got = struct.unpack_from("<iII", records, 12 * i)[2]
+            mask = ((_select.POLLIN if got & _POLLIN else 0)
+                    | (_select.POLLOUT if got & _POLLOUT else 0)
+                    | (_select.POLLERR if got & 0x4 else 0)
+                    | (_select.POLLHUP if got & 0x8 else 0)
+                    | (_select.POLLNVAL if got & 0x10 else 0))
+            if mask:
+                result.append((fd, mask))
+        return result
+
+
 def install():
     """Put the shims in place (build time; part of the image)."""
     _socket.socket = _socket.SocketType = HostSocket
     _socket.getaddrinfo = getaddrinfo
     _socket.gethostbyname = gethostbyname
     _select.select = select
+    if _real_poll is not None:
+        _select.poll = Poll
+    import selectors  # its classes captured the originals at import
+
+    selectors.SelectSelector._select = staticmethod(select)
+    if hasattr(selectors, "PollSelector"):
+        selectors.PollSelector._selector_cls = Poll

@@ -6,6 +6,7 @@ import json
 import os
 import ssl
 import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -23,12 +24,16 @@ def cloche(*args, env=None):
 
 class EchoHeaders(http.server.BaseHTTPRequestHandler):
     """Answers every GET with the request's headers, as JSON, and reflects
-    the Authorization header in a response header too."""
+    the Authorization header in a response header too. HTTP/1.1, so
+    clients keep connections open and reuse them."""
 
+    protocol_version = "HTTP/1.1"
     seen = []
+    peers = []
 
     def do_GET(self):
         self.seen.append(dict(self.headers))
+        self.peers.append(self.client_address)
         body = json.dumps(dict(self.headers)).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
@@ -86,6 +91,7 @@ def http_server():
 def https_server(test_ca):
     server = serve(test_ca[1])
     EchoHeaders.seen.clear()
+    EchoHeaders.peers.clear()
     yield server.server_address[1]
     server.shutdown()
 
@@ -168,3 +174,47 @@ def test_untrusted_certificate_fails(https_server):
 def test_bad_network_flags_are_usage_errors(flag, value):
     p = cloche("run", flag, value, "-c", "1")
     assert p.returncode == 2, (flag, value, p.stderr)
+
+
+# Pure-Python HTTP stack from PyPI (pinned), fetched once into the cache.
+WHEELS = ["requests==2.34.2", "urllib3==2.8.0", "idna==3.20",
+          "certifi==2026.10.18", "charset_normalizer==3.5.2"]
+
+
+@pytest.fixture(scope="module")
+def requests_wheels():
+    cache = Path(os.environ.get("CLOCHE_CACHE",
+                                Path.home() / ".cache" / "cloche"))
+    d = cache / ("wheels-" + "-".join(w.replace("==", "") for w in WHEELS))
+    if not d.is_dir():
+        tmp = d.with_name(d.name + ".tmp")
+        subprocess.run([sys.executable, "-m", "pip", "download", "--quiet",
+                        "--no-deps", "--only-binary=:all:", "--platform",
+                        "any", "--python-version", "3.13", "--implementation",
+                        "py", "-d", str(tmp), *WHEELS], check=True,
+                       timeout=300)
+        tmp.rename(d)
+    return sorted(d.glob("*.whl"))
+
+
+def test_requests_over_https_with_secret(test_ca, https_server,
+                                         requests_wheels):
+    ca, _ = test_ca
+    code = ("import os, sys, requests\n"
+            "s = requests.Session()\n"
+            "s.headers['Authorization'] = 'token ' + os.environ['TOKEN']\n"
+            "for i in range(3):\n"
+            "    r = s.get(sys.argv[1], timeout=10)\n"
+            "    print(r.status_code, r.json()['Authorization'] ==\n"
+            "          'token ' + os.environ['TOKEN'])\n")
+    packages = [a for w in requests_wheels for a in ("--package", str(w))]
+    p = cloche("run", *packages, "--allow-net", "localhost",
+               "--allow-private-net", "--net-ca", str(ca), "--secret",
+               f"TOKEN={VALUE}@localhost", "-c", code,
+               f"https://localhost:{https_server}/")
+    assert p.returncode == 0, p.stderr
+    assert p.stdout == "200 True\n" * 3
+    assert [h["Authorization"] for h in EchoHeaders.seen[-3:]] == \
+        [f"token {VALUE}"] * 3
+    # The pooled connection was reused (urllib3 polls it before reuse).
+    assert len(set(EchoHeaders.peers[-3:])) == 1
