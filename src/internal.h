@@ -191,6 +191,8 @@ int cloche__scrub(const cloche_sandbox *sb, char **text, size_t *len);
 void cloche__network_output(cloche_sandbox *sb, int fd, const uint8_t *data,
                             size_t len);
 void cloche__network_output_end(cloche_sandbox *sb);
+/* Forget held live output (a run torn down before its end). */
+void cloche__network_output_drop(cloche_sandbox *sb);
 /* CLOCHE_ESECRET (message set) if data holds a secret's value, else 0. */
 int cloche__network_check_leak(cloche_sandbox *sb, const uint8_t *data,
                                size_t len);

@@ -163,8 +163,7 @@ int cloche__network_setup(cloche_sandbox *sb, const cloche_network_options *o) {
 }
 
 void cloche__network_free(cloche_sandbox *sb) {
-    for (int i = 0; i < 2; i++)
-        cloche__net_scrubber_free(sb->out_scrub[i]);
+    cloche__network_output_drop(sb);
     cloche__net_free(sb->net);
     sb->net = NULL;
 }
@@ -208,6 +207,13 @@ void cloche__network_output(cloche_sandbox *sb, int fd, const uint8_t *data,
         return; /* out of memory: drop live output rather than leak */
     if (cloche__net_scrubber_feed(*s, data, len, &out, &n) == 0 && n)
         sb->on_output(sb->output_ud, fd, (const char *)out, n);
+}
+
+void cloche__network_output_drop(cloche_sandbox *sb) {
+    for (int i = 0; i < 2; i++) {
+        cloche__net_scrubber_free(sb->out_scrub[i]); /* wipes held bytes */
+        sb->out_scrub[i] = NULL;
+    }
 }
 
 void cloche__network_output_end(cloche_sandbox *sb) {

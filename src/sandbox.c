@@ -279,6 +279,7 @@ void cloche__sandbox_teardown(cloche_sandbox *sb) {
     sb->run_state = CLOCHE__RUN_IDLE;
     if (sb->net)
         cloche__net_close_all(sb->net); /* the guest that owned them is gone */
+    cloche__network_output_drop(sb);
     if (sb->store)
         wasmtime_store_delete(sb->store);
     sb->store = NULL;
