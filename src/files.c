@@ -90,21 +90,10 @@ int cloche_sandbox_read_file(void **out, size_t *len, cloche_sandbox *sb,
     size_t n = 0;
     rc = map_vfs_error(sb, cloche__vfs_read_file(&data, &n, sb->vfs, path),
                        path);
-    if (rc == 0) {
-        void *copy = malloc(n ? n : 1);
-        if (copy) {
-            memcpy(copy, data, n);
-            char *text = copy;
-            if (cloche__scrub(sb, &text, &n) != 0) /* a secret never leaves */
-                rc = cloche__fail(sb, CLOCHE_ENOMEM, "out of memory");
-            *out = rc == 0 ? text : NULL;
-            *len = rc == 0 ? n : 0;
-            if (rc != 0)
-                free(text);
-        } else {
-            rc = cloche__fail(sb, CLOCHE_ENOMEM, "out of memory");
-        }
-    }
+    char *copy = NULL;
+    if (rc == 0 && cloche__scrub_copy(sb, data, n, &copy, len) != 0)
+        rc = cloche__fail(sb, CLOCHE_ENOMEM, "out of memory");
+    *out = copy; /* secrets' values never leave: scrubbed */
     cloche__release(sb);
     return rc;
 }

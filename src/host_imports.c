@@ -16,7 +16,7 @@
 
 #define MAX_WASI_PARAMS CLOCHE__WASI_MAX_PARAMS
 
-static cloche_sandbox *caller_sandbox(wasmtime_caller_t *caller) {
+cloche_sandbox *cloche__caller_sandbox(wasmtime_caller_t *caller) {
     return wasmtime_context_get_data(wasmtime_caller_context(caller));
 }
 
@@ -45,7 +45,7 @@ static wasm_trap_t *wasi_trampoline(void *env, wasmtime_caller_t *caller,
                                     wasmtime_val_raw_t *vals, size_t nvals) {
     size_t index = (size_t)(uintptr_t)env;
     const cloche__wasi_import *imp = &cloche__wasi_imports[index];
-    cloche_sandbox *sb = caller_sandbox(caller);
+    cloche_sandbox *sb = cloche__caller_sandbox(caller);
     uint64_t args[MAX_WASI_PARAMS] = {0};
     size_t nparams = strlen(imp->params);
     for (size_t i = 0; i < nparams && i < nvals; i++)
@@ -67,29 +67,25 @@ static wasm_trap_t *memory_denied(void *env, wasmtime_caller_t *caller,
     (void)env;
     (void)vals;
     (void)nvals;
-    caller_sandbox(caller)->memory_denied = 1;
+    cloche__caller_sandbox(caller)->memory_denied = 1;
     return NULL;
 }
 
-/* Fetch a guest (ptr, len) range, or NULL if it is out of bounds. */
-static const uint8_t *guest_range(cloche_sandbox *sb, uint32_t ptr,
-                                  uint32_t len) {
+uint8_t *cloche__guest_range(cloche_sandbox *sb, uint32_t ptr, uint32_t len) {
     cloche__mem m = cloche__sandbox_mem(sb);
-    if ((uint64_t)ptr + len > m.size)
-        return NULL;
-    return m.base + ptr;
+    return (uint64_t)ptr + len > m.size ? NULL : m.base + ptr;
 }
 
 /* cloche.call(name, name_len, args, args_len) -> (kind << 32) | reply_len */
 static wasm_trap_t *host_call(void *env, wasmtime_caller_t *caller,
                               wasmtime_val_raw_t *vals, size_t nvals) {
     (void)env;
-    cloche_sandbox *sb = caller_sandbox(caller);
+    cloche_sandbox *sb = cloche__caller_sandbox(caller);
     if (nvals < 4)
         return wasmtime_trap_new("cloche.call: bad arity", 22);
     uint32_t name_len = (uint32_t)vals[1].i32, args_len = (uint32_t)vals[3].i32;
-    const uint8_t *name = guest_range(sb, (uint32_t)vals[0].i32, name_len);
-    const uint8_t *args = guest_range(sb, (uint32_t)vals[2].i32, args_len);
+    const uint8_t *name = cloche__guest_range(sb, (uint32_t)vals[0].i32, name_len);
+    const uint8_t *args = cloche__guest_range(sb, (uint32_t)vals[2].i32, args_len);
     if (!name || !args)
         return wasmtime_trap_new("cloche.call: out of bounds", 26);
     uint64_t r = cloche__sync_call(sb, (const char *)name, name_len, args,
@@ -104,16 +100,16 @@ static wasm_trap_t *host_call(void *env, wasmtime_caller_t *caller,
 static wasm_trap_t *host_reply(void *env, wasmtime_caller_t *caller,
                                wasmtime_val_raw_t *vals, size_t nvals) {
     (void)env;
-    cloche_sandbox *sb = caller_sandbox(caller);
+    cloche_sandbox *sb = cloche__caller_sandbox(caller);
     if (nvals < 2)
         return wasmtime_trap_new("cloche.reply: bad arity", 23);
-    uint32_t ptr = (uint32_t)vals[0].i32, len = (uint32_t)vals[1].i32;
-    cloche__mem m = cloche__sandbox_mem(sb);
-    if ((uint64_t)ptr + len > m.size)
+    uint32_t len = (uint32_t)vals[1].i32;
+    uint8_t *dst = cloche__guest_range(sb, (uint32_t)vals[0].i32, len);
+    if (!dst)
         return wasmtime_trap_new("cloche.reply: out of bounds", 27);
     size_t n = len < sb->sync_reply_len ? len : sb->sync_reply_len;
     if (n)
-        memcpy(m.base + ptr, sb->sync_reply, n);
+        memcpy(dst, sb->sync_reply, n);
     free(sb->sync_reply);
     sb->sync_reply = NULL;
     sb->sync_reply_len = 0;
@@ -146,11 +142,11 @@ static int parse_event(char *line, cloche_trace_event *ev) {
 static wasm_trap_t *host_trace(void *env, wasmtime_caller_t *caller,
                                wasmtime_val_raw_t *vals, size_t nvals) {
     (void)env;
-    cloche_sandbox *sb = caller_sandbox(caller);
+    cloche_sandbox *sb = cloche__caller_sandbox(caller);
     if (nvals < 2)
         return wasmtime_trap_new("cloche.trace: bad arity", 23);
     uint32_t len = (uint32_t)vals[1].i32;
-    const uint8_t *p = guest_range(sb, (uint32_t)vals[0].i32, len);
+    const uint8_t *p = cloche__guest_range(sb, (uint32_t)vals[0].i32, len);
     if (!p)
         return wasmtime_trap_new("cloche.trace: out of bounds", 27);
     if (!sb->on_trace || len == 0)

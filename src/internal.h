@@ -182,23 +182,34 @@ void cloche__release(cloche_sandbox *sb);
 int cloche__vfs_add_package(cloche_sandbox *sb, const cloche__package *p);
 /* network.c: build sb->net from the options and put the secrets'
  * placeholders into the guest env (0 or CLOCHE_E* with the message set);
- * free it; scrub secret values out of a malloc'd, NUL-terminated text
- * (replaced in place; 0 or CLOCHE_ENOMEM); live output through the
- * scrubbers, and their held tails at the end of a run. */
+ * free it; a run starts (caps restart); the instance is torn down (its
+ * connections and held live output go). */
 int cloche__network_setup(cloche_sandbox *sb, const cloche_network_options *o);
 void cloche__network_free(cloche_sandbox *sb);
+void cloche__network_run_start(cloche_sandbox *sb);
+void cloche__network_instance_gone(cloche_sandbox *sb);
+/* network.c: a malloc'd, NUL-terminated copy of in[0..len) with secrets'
+ * values replaced by their placeholders (0 or CLOCHE_ENOMEM); the same in
+ * place on a malloc'd text (replaced, the old one wiped). */
+int cloche__scrub_copy(const cloche_sandbox *sb, const void *in, size_t len,
+                       char **out, size_t *out_len);
 int cloche__scrub(const cloche_sandbox *sb, char **text, size_t *len);
+/* network.c: live output through the scrubbers (then to on_output), and
+ * their held tails at the end of a run. */
 void cloche__network_output(cloche_sandbox *sb, int fd, const uint8_t *data,
                             size_t len);
 void cloche__network_output_end(cloche_sandbox *sb);
-/* Forget held live output (a run torn down before its end). */
-void cloche__network_output_drop(cloche_sandbox *sb);
 /* CLOCHE_ESECRET (message set) if data holds a secret's value, else 0. */
 int cloche__network_check_leak(cloche_sandbox *sb, const uint8_t *data,
                                size_t len);
 /* net_imports.c: define the cloche.net_* imports. */
 int cloche__define_net_imports(wasmtime_linker_t *linker, char *err,
                                size_t len);
+/* host_imports.c: the sandbox a host import was called for; guest bytes
+ * [ptr, ptr + len) checked against the current memory size (NULL when out
+ * of bounds; valid until the guest runs again). */
+cloche_sandbox *cloche__caller_sandbox(wasmtime_caller_t *caller);
+uint8_t *cloche__guest_range(cloche_sandbox *sb, uint32_t ptr, uint32_t len);
 /* host_imports.c: define one cloche import. */
 int cloche__define_import(wasmtime_linker_t *linker, const char *name,
                           const char *params, const char *results,

@@ -27,37 +27,17 @@
 #define POLLFD_SIZE 12u /* {i32 handle, u32 events, u32 revents} */
 #define STOPPED INT32_MIN /* the run must stop (sb->stop says why) */
 
-static cloche_sandbox *caller_sandbox(wasmtime_caller_t *caller) {
-    return wasmtime_context_get_data(wasmtime_caller_context(caller));
-}
-
 static wasm_trap_t *trap(const char *msg) {
     return wasmtime_trap_new(msg, strlen(msg));
-}
-
-/* Guest bytes [ptr, ptr + len), or NULL when out of bounds. */
-static uint8_t *guest_bytes(cloche_sandbox *sb, uint32_t ptr, uint32_t len) {
-    cloche__mem m = cloche__sandbox_mem(sb);
-    return (uint64_t)ptr + len > m.size ? NULL : m.base + ptr;
-}
-
-static uint64_t min_u64(uint64_t a, uint64_t b) { return a < b ? a : b; }
-
-static uint64_t after_ms(uint64_t now, uint64_t ms) {
-    return ms > (UINT64_MAX - now) / 1000000u ? UINT64_MAX
-                                               : now + ms * 1000000u;
 }
 
 /* The latest a call may wait until (see the file comment). */
 static uint64_t call_deadline(const cloche_sandbox *sb, int64_t timeout_ms,
                               int io) {
-    uint64_t now = cloche__now_ns();
-    uint64_t until = sb->deadline_ns ? sb->deadline_ns : UINT64_MAX;
+    uint64_t until = sb->deadline_ns ? sb->deadline_ns : CLOCHE__NET_NO_DEADLINE;
     if (timeout_ms >= 0)
-        until = min_u64(until, after_ms(now, (uint64_t)timeout_ms));
-    else if (io)
-        until = min_u64(until, after_ms(now, sb->net_io_timeout_ms));
-    return until;
+        return cloche__net_deadline(until, (uint64_t)timeout_ms);
+    return io ? cloche__net_deadline(until, sb->net_io_timeout_ms) : until;
 }
 
 /* Nonzero (with sb->stop set) when the run is cancelled or out of time. */
@@ -80,7 +60,7 @@ typedef struct io_call {
 /* One send or recv, sliced; returns a net status or STOPPED. */
 static int sliced_io(cloche_sandbox *sb, io_call *c, uint64_t until) {
     for (;;) {
-        uint64_t slice = min_u64(until, after_ms(cloche__now_ns(), SLICE_MS));
+        uint64_t slice = cloche__net_deadline(until, SLICE_MS);
         int rc = c->send ? cloche__net_send(sb->net, c->handle, c->buf, c->len,
                                             slice, &c->done)
                          : cloche__net_recv(sb->net, c->handle, c->buf, c->len,
@@ -98,9 +78,9 @@ static int sliced_io(cloche_sandbox *sb, io_call *c, uint64_t until) {
 static wasm_trap_t *net_connect(void *env, wasmtime_caller_t *caller,
                                 wasmtime_val_raw_t *v, size_t n) {
     (void)env, (void)n;
-    cloche_sandbox *sb = caller_sandbox(caller);
+    cloche_sandbox *sb = cloche__caller_sandbox(caller);
     uint32_t len = (uint32_t)v[1].i32, port = (uint32_t)v[2].i32;
-    const uint8_t *p = guest_bytes(sb, (uint32_t)v[0].i32, len);
+    const uint8_t *p = cloche__guest_range(sb, (uint32_t)v[0].i32, len);
     if (!p)
         return trap("cloche.net_connect: out of bounds");
     char host[MAX_HOST + 1];
@@ -127,7 +107,7 @@ static wasm_trap_t *net_connect(void *env, wasmtime_caller_t *caller,
 static wasm_trap_t *net_starttls(void *env, wasmtime_caller_t *caller,
                                  wasmtime_val_raw_t *v, size_t n) {
     (void)env, (void)n;
-    cloche_sandbox *sb = caller_sandbox(caller);
+    cloche_sandbox *sb = cloche__caller_sandbox(caller);
     int h = v[0].i32;
     uint64_t until = call_deadline(sb, v[1].i64, 0);
     int rc = sb->net ? cloche__net_flush(sb->net, h, until) : CLOCHE__NET_EBADF;
@@ -143,7 +123,7 @@ static wasm_trap_t *net_starttls(void *env, wasmtime_caller_t *caller,
 static wasm_trap_t *net_io(cloche_sandbox *sb, wasmtime_val_raw_t *v,
                            int send) {
     io_call c = {v[0].i32, NULL, (uint32_t)v[2].i32, send, 0};
-    if (!(c.buf = guest_bytes(sb, (uint32_t)v[1].i32, (uint32_t)c.len)))
+    if (!(c.buf = cloche__guest_range(sb, (uint32_t)v[1].i32, (uint32_t)c.len)))
         return trap("cloche.net_send/recv: out of bounds");
     if (!sb->net) {
         v[0].i64 = CLOCHE__NET_EBADF;
@@ -159,20 +139,20 @@ static wasm_trap_t *net_io(cloche_sandbox *sb, wasmtime_val_raw_t *v,
 static wasm_trap_t *net_send(void *env, wasmtime_caller_t *caller,
                              wasmtime_val_raw_t *v, size_t n) {
     (void)env, (void)n;
-    return net_io(caller_sandbox(caller), v, 1);
+    return net_io(cloche__caller_sandbox(caller), v, 1);
 }
 
 static wasm_trap_t *net_recv(void *env, wasmtime_caller_t *caller,
                              wasmtime_val_raw_t *v, size_t n) {
     (void)env, (void)n;
-    return net_io(caller_sandbox(caller), v, 0);
+    return net_io(cloche__caller_sandbox(caller), v, 0);
 }
 
 /* net_shutdown(h, how) -> 0 | -err; how: 0 read, 1 write, 2 both */
 static wasm_trap_t *net_shutdown(void *env, wasmtime_caller_t *caller,
                                  wasmtime_val_raw_t *v, size_t n) {
     (void)env, (void)n;
-    cloche_sandbox *sb = caller_sandbox(caller);
+    cloche_sandbox *sb = cloche__caller_sandbox(caller);
     static const int how[] = {SHUT_RD, SHUT_WR, SHUT_RDWR};
     uint32_t h = (uint32_t)v[1].i32;
     if (!sb->net)
@@ -188,7 +168,7 @@ static wasm_trap_t *net_shutdown(void *env, wasmtime_caller_t *caller,
 static wasm_trap_t *net_close(void *env, wasmtime_caller_t *caller,
                               wasmtime_val_raw_t *v, size_t n) {
     (void)env, (void)n;
-    cloche_sandbox *sb = caller_sandbox(caller);
+    cloche_sandbox *sb = cloche__caller_sandbox(caller);
     v[0].i32 = sb->net ? cloche__net_close(sb->net, v[0].i32)
                        : CLOCHE__NET_EBADF;
     return NULL;
@@ -198,7 +178,7 @@ static wasm_trap_t *net_close(void *env, wasmtime_caller_t *caller,
 static int sliced_poll(cloche_sandbox *sb, cloche__net_pollfd *fds, size_t nfds,
                        uint64_t until) {
     for (;;) {
-        uint64_t slice = min_u64(until, after_ms(cloche__now_ns(), SLICE_MS));
+        uint64_t slice = cloche__net_deadline(until, SLICE_MS);
         size_t ready = 0;
         int rc = cloche__net_poll(sb->net, fds, nfds, slice, &ready);
         if (rc != 0 || ready > 0)
@@ -215,13 +195,13 @@ static int sliced_poll(cloche_sandbox *sb, cloche__net_pollfd *fds, size_t nfds,
 static wasm_trap_t *net_poll(void *env, wasmtime_caller_t *caller,
                              wasmtime_val_raw_t *v, size_t n) {
     (void)env, (void)n;
-    cloche_sandbox *sb = caller_sandbox(caller);
+    cloche_sandbox *sb = cloche__caller_sandbox(caller);
     uint32_t nfds = (uint32_t)v[1].i32;
     if (nfds > CLOCHE__NET_MAX_OPEN) {
         v[0].i32 = CLOCHE__NET_EINVAL;
         return NULL;
     }
-    uint8_t *p = guest_bytes(sb, (uint32_t)v[0].i32, nfds * POLLFD_SIZE);
+    uint8_t *p = cloche__guest_range(sb, (uint32_t)v[0].i32, nfds * POLLFD_SIZE);
     if (!p)
         return trap("cloche.net_poll: out of bounds");
     cloche__net_pollfd fds[CLOCHE__NET_MAX_OPEN];
@@ -245,9 +225,9 @@ static wasm_trap_t *net_poll(void *env, wasmtime_caller_t *caller,
 static wasm_trap_t *net_error(void *env, wasmtime_caller_t *caller,
                               wasmtime_val_raw_t *v, size_t n) {
     (void)env, (void)n;
-    cloche_sandbox *sb = caller_sandbox(caller);
+    cloche_sandbox *sb = cloche__caller_sandbox(caller);
     uint32_t cap = (uint32_t)v[1].i32;
-    uint8_t *p = guest_bytes(sb, (uint32_t)v[0].i32, cap);
+    uint8_t *p = cloche__guest_range(sb, (uint32_t)v[0].i32, cap);
     if (!p)
         return trap("cloche.net_error: out of bounds");
     const char *msg = sb->net ? cloche__net_errmsg(sb->net)

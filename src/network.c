@@ -162,29 +162,54 @@ int cloche__network_setup(cloche_sandbox *sb, const cloche_network_options *o) {
     return rc ? cloche__fail(sb, rc, "out of memory") : 0;
 }
 
+/* Forget held live output (wiping it): a run torn down before its end. */
+static void output_drop(cloche_sandbox *sb) {
+    for (int i = 0; i < 2; i++) {
+        cloche__net_scrubber_free(sb->out_scrub[i]);
+        sb->out_scrub[i] = NULL;
+    }
+}
+
 void cloche__network_free(cloche_sandbox *sb) {
-    cloche__network_output_drop(sb);
+    output_drop(sb);
     cloche__net_free(sb->net);
     sb->net = NULL;
+}
+
+int cloche__scrub_copy(const cloche_sandbox *sb, const void *in, size_t len,
+                       char **out, size_t *out_len) {
+    uint8_t *copy = NULL;
+    size_t n = len;
+    if (sb->net_has_secrets) {
+        if (cloche__net_scrub(sb->net, in, len, &copy, &n) != 0)
+            return CLOCHE_ENOMEM;
+        uint8_t *grown = realloc(copy, n + 1); /* room for the NUL */
+        if (!grown) {
+            free(copy);
+            return CLOCHE_ENOMEM;
+        }
+        copy = grown;
+    } else if ((copy = malloc(len + 1)) != NULL) {
+        memcpy(copy, in, len);
+    } else {
+        return CLOCHE_ENOMEM;
+    }
+    copy[n] = '\0';
+    *out = (char *)copy;
+    *out_len = n;
+    return 0;
 }
 
 int cloche__scrub(const cloche_sandbox *sb, char **text, size_t *len) {
     if (!sb->net_has_secrets || !*text)
         return 0;
-    uint8_t *clean;
+    char *clean;
     size_t n;
-    if (cloche__net_scrub(sb->net, (const uint8_t *)*text, *len, &clean,
-                          &n) != 0)
+    if (cloche__scrub_copy(sb, *text, *len, &clean, &n) != 0)
         return CLOCHE_ENOMEM;
-    char *out = realloc(clean, n + 1); /* keep the NUL terminator */
-    if (!out) {
-        free(clean);
-        return CLOCHE_ENOMEM;
-    }
-    out[n] = '\0';
     OPENSSL_cleanse(*text, *len); /* the value must not linger on the heap */
     free(*text);
-    *text = out;
+    *text = clean;
     *len = n;
     return 0;
 }
@@ -209,13 +234,6 @@ void cloche__network_output(cloche_sandbox *sb, int fd, const uint8_t *data,
         sb->on_output(sb->output_ud, fd, (const char *)out, n);
 }
 
-void cloche__network_output_drop(cloche_sandbox *sb) {
-    for (int i = 0; i < 2; i++) {
-        cloche__net_scrubber_free(sb->out_scrub[i]); /* wipes held bytes */
-        sb->out_scrub[i] = NULL;
-    }
-}
-
 void cloche__network_output_end(cloche_sandbox *sb) {
     for (int i = 0; i < 2; i++) {
         const uint8_t *out;
@@ -223,9 +241,19 @@ void cloche__network_output_end(cloche_sandbox *sb) {
         if (sb->out_scrub[i] &&
             cloche__net_scrubber_finish(sb->out_scrub[i], &out, &n) == 0 && n)
             sb->on_output(sb->output_ud, i ? 2 : 1, (const char *)out, n);
-        cloche__net_scrubber_free(sb->out_scrub[i]);
-        sb->out_scrub[i] = NULL;
     }
+    output_drop(sb);
+}
+
+void cloche__network_run_start(cloche_sandbox *sb) {
+    if (sb->net)
+        cloche__net_reset_counters(sb->net); /* caps are per run */
+}
+
+void cloche__network_instance_gone(cloche_sandbox *sb) {
+    if (sb->net)
+        cloche__net_close_all(sb->net); /* the guest that owned them is gone */
+    output_drop(sb);
 }
 
 int cloche__network_check_leak(cloche_sandbox *sb, const uint8_t *data,

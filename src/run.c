@@ -16,7 +16,6 @@
 #include <string.h>
 
 #include "internal.h"
-#include "net/net.h"
 
 #define STATUS_PENDING 2u
 
@@ -218,8 +217,7 @@ static int start_locked(cloche_sandbox *sb, const char *code, size_t len) {
     if (rc != 0)
         return rc;
     cloche__hub_clear_cancel(sb->hub); /* a cancel only hits its own run */
-    if (sb->net)
-        cloche__net_reset_counters(sb->net); /* network caps are per run */
+    cloche__network_run_start(sb);
     if ((rc = cloche__configure_guest(sb)) != 0)
         return rc;
     if (!(sb->run_result = cloche__result_new()))

@@ -13,7 +13,6 @@
 #include <string.h>
 
 #include "internal.h"
-#include "net/net.h"
 
 #define STDLIB_ZIP_PATH "/usr/local/lib/python313.zip"
 
@@ -277,9 +276,7 @@ void cloche__sandbox_teardown(cloche_sandbox *sb) {
     cloche_result_free(sb->run_result);
     sb->run_result = NULL;
     sb->run_state = CLOCHE__RUN_IDLE;
-    if (sb->net)
-        cloche__net_close_all(sb->net); /* the guest that owned them is gone */
-    cloche__network_output_drop(sb);
+    cloche__network_instance_gone(sb);
     if (sb->store)
         wasmtime_store_delete(sb->store);
     sb->store = NULL;

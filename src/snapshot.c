@@ -172,15 +172,13 @@ int cloche_snapshot_save(uint8_t **out, size_t *out_len, cloche_sandbox *sb,
     cloche__writer w;
     cloche__writer_init(&w, SIZE_MAX / 2);
     rc = build_payload(&w, sb);
-    if (rc == 0 && (rc = cloche__network_check_leak(sb, w.data, w.len)) != 0) {
-        free(w.data);
-        cloche__release(sb);
-        return rc;
-    }
-    if (rc == 0)
+    int leak = rc == 0 ? cloche__network_check_leak(sb, w.data, w.len) : 0;
+    if (rc == 0 && leak == 0)
         rc = compress_into(out, out_len, &w, o);
     free(w.data);
     cloche__release(sb);
+    if (leak) /* its own message */
+        return leak;
     return rc ? cloche__fail(sb, rc, "writing the snapshot failed") : 0;
 }
 

@@ -334,6 +334,11 @@ def gethostbyname(name):
 
 
 _real_select = _select.select
+_real_poll = getattr(_select, "poll", None)
+# The host's poll flags (src/net/net.h) and select.poll's for each.
+_HOST_FLAGS = ((0x1, _select.POLLIN), (0x2, _select.POLLOUT),
+               (0x4, _select.POLLERR), (0x8, _select.POLLHUP),
+               (0x10, _select.POLLNVAL))
 _POLLIN, _POLLOUT = 0x1, 0x2
 
 
@@ -341,38 +346,48 @@ def _fd_of(obj):
     return obj if isinstance(obj, int) else obj.fileno()
 
 
-def select(rlist, wlist, xlist, timeout=None):
-    """select.select over sandbox sockets (through the host's poll)."""
-    fds = {}
-    for objs, flag in ((rlist, _POLLIN), (wlist, _POLLOUT)):
-        for obj in objs:
-            fds[_fd_of(obj)] = fds.get(_fd_of(obj), 0) | flag
-    if not any(fd >= _FAKE_FD_BASE for fd in fds):
-        return _real_select(rlist, wlist, xlist, timeout)
-    if any(fd not in _by_fd for fd in fds) or xlist:
-        raise OSError(errno.EINVAL, "select() cannot mix sandbox sockets "
-                                    "with other files or exceptional sets")
-    return _poll_sockets(rlist, wlist, fds, timeout)
+def _only_sockets(fds, what):
+    """True if fds are all sandbox sockets, False if none is; mixing the
+    two in one call is an error."""
+    ours = [fd >= _FAKE_FD_BASE for fd in fds]
+    if not any(ours):
+        return False
+    if not all(ours) or any(fd not in _by_fd for fd in fds):
+        raise OSError(errno.EINVAL, f"{what}() cannot mix sandbox sockets "
+                                    f"with other files")
+    return True
 
 
-def _poll_sockets(rlist, wlist, fds, timeout):
-    order = list(fds)
-    for fd in order:  # an unconnected socket is an error, as in CPython
-        _by_fd[fd]._open()
+def _host_poll(want, timeout_ms):
+    """Wait on sandbox sockets: want maps fake fd -> host poll flags;
+    returns fake fd -> the host's revents."""
+    order = list(want)
+    # _open(): an unconnected socket is an error, as in CPython.
     records = bytearray(b"".join(
-        struct.pack("<iII", _by_fd[fd]._handle, fds[fd], 0) for fd in order))
-    ms = -1 if timeout is None else max(0, int(timeout * 1000))
-    rc = _cloche.net_poll(records, ms)
+        struct.pack("<iII", _by_fd[fd]._open(), want[fd], 0) for fd in order))
+    rc = _cloche.net_poll(records, timeout_ms)
     if rc < 0:
         raise error_for(rc)
-    ready = {fd: struct.unpack_from("<iII", records, 12 * i)[2]
-             for i, fd in enumerate(order)}
+    return {fd: struct.unpack_from("<iII", records, 12 * i)[2]
+            for i, fd in enumerate(order)}
+
+
+def select(rlist, wlist, xlist, timeout=None):
+    """select.select over sandbox sockets (through the host's poll)."""
+    want = {}
+    for objs, flag in ((rlist, _POLLIN), (wlist, _POLLOUT)):
+        for obj in objs:
+            want[_fd_of(obj)] = want.get(_fd_of(obj), 0) | flag
+    if not _only_sockets(want, "select"):
+        return _real_select(rlist, wlist, xlist, timeout)
+    if xlist:
+        raise OSError(errno.EINVAL, "select() on sandbox sockets has no "
+                                    "exceptional set")
+    ms = -1 if timeout is None else max(0, int(timeout * 1000))
+    ready = _host_poll(want, ms)
     readable = [o for o in rlist if ready[_fd_of(o)] & ~_POLLOUT]
     writable = [o for o in wlist if ready[_fd_of(o)] & ~_POLLIN]
     return readable, writable, []
-
-
-_real_poll = getattr(_select, "poll", None)
 
 
 class Poll:
@@ -395,40 +410,18 @@ class Poll:
         del self._events[_fd_of(fd)]
 
     def poll(self, timeout=None):
-        ours = [fd for fd in self._events if fd >= _FAKE_FD_BASE]
-        if not ours:
+        if not _only_sockets(self._events, "poll"):
             real = _real_poll()
             for fd, mask in self._events.items():
                 real.register(fd, mask)
             return real.poll(timeout)
-        if len(ours) != len(self._events) or \
-                any(fd not in _by_fd for fd in ours):
-            raise OSError(errno.EINVAL, "poll() cannot mix sandbox sockets "
-                                        "with other files")
-        return self._poll_sockets(ours, timeout)
-
-    def _poll_sockets(self, fds, timeout):
-        want = {fd: (_POLLIN if self._events[fd] & _select.POLLIN else 0)
-                | (_POLLOUT if self._events[fd] & _select.POLLOUT else 0)
-                for fd in fds}
-        records = bytearray(b"".join(
-            struct.pack("<iII", _by_fd[fd]._open(), want[fd], 0)
-            for fd in fds))
+        want = {fd: sum(host for host, py in _HOST_FLAGS[:2] if mask & py)
+                for fd, mask in self._events.items()}
         ms = -1 if timeout is None or timeout < 0 else int(timeout)
-        rc = _cloche.net_poll(records, ms)
-        if rc < 0:
-            raise error_for(rc)
-        result = []
-        for i, fd in enumerate(fds):
-            got = struct.unpack_from("<iII", records, 12 * i)[2]
-            mask = ((_select.POLLIN if got & _POLLIN else 0)
-                    | (_select.POLLOUT if got & _POLLOUT else 0)
-                    | (_select.POLLERR if got & 0x4 else 0)
-                    | (_select.POLLHUP if got & 0x8 else 0)
-                    | (_select.POLLNVAL if got & 0x10 else 0))
-            if mask:
-                result.append((fd, mask))
-        return result
+        ready = _host_poll(want, ms)
+        result = [(fd, sum(py for host, py in _HOST_FLAGS if got & host))
+                  for fd, got in ready.items()]
+        return [(fd, mask) for fd, mask in result if mask]
 
 
 def install():

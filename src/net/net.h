@@ -176,6 +176,10 @@ const char *cloche__net_errmsg(const cloche__net *n);
 /** CLOCK_MONOTONIC now, in nanoseconds: the clock of every deadline. */
 uint64_t cloche__net_now_ns(void);
 
+/** min(deadline_ns, now + timeout_ms), saturating; a timeout too large to
+ *  represent leaves deadline_ns as it is. */
+uint64_t cloche__net_deadline(uint64_t deadline_ns, uint64_t timeout_ms);
+
 /**
  * Open a connection to host:port, with TLS if `tls`. Checks the allow-list,
  * resolves (once), refuses if ANY resolved address is blocked (unless

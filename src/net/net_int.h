@@ -115,8 +115,6 @@ int cloche__net_resolve(cloche__net_resolve_fn hook, void *ud,
 #define CLOCHE__NET_WANT_READ (-1000)
 #define CLOCHE__NET_WANT_WRITE (-1001)
 
-/** min(deadline_ns, now + timeout_ms), saturating. */
-uint64_t cloche__net_deadline(uint64_t deadline_ns, uint64_t timeout_ms);
 /**
  * Wait for events (POLLIN/POLLOUT) on fd until deadline_ns. Returns the
  * revents (> 0), 0 on timeout, or CLOCHE__NET_EIO.
