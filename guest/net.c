@@ -8,6 +8,7 @@
 #include <Python.h>
 
 #include <stdint.h>
+#include <string.h>
 
 #include "guest.h"
 
@@ -132,7 +133,35 @@ static PyObject *net_error(PyObject *self, PyObject *unused) {
     return PyUnicode_DecodeUTF8(buf, n, "replace");
 }
 
+/* net_raw(name: str, a: int, b: int, c: int, d: int) -> int: call one of
+ * the imports with raw integers, pointers included. It grants nothing:
+ * the threat model already assumes the guest controls every import
+ * argument; it lets tests prove the host's bounds checks from Python. */
+static PyObject *net_raw(PyObject *self, PyObject *args) {
+    (void)self;
+    const char *name;
+    unsigned int a, b, c;
+    long long d;
+    if (!PyArg_ParseTuple(args, "sIIIL", &name, &a, &b, &c, &d))
+        return NULL;
+    int64_t rc;
+    if (strcmp(name, "connect") == 0)
+        rc = host_net_connect((const char *)(uintptr_t)a, b, c, 0, d);
+    else if (strcmp(name, "send") == 0)
+        rc = host_net_send((int32_t)a, (const void *)(uintptr_t)b, c, d);
+    else if (strcmp(name, "recv") == 0)
+        rc = host_net_recv((int32_t)a, (void *)(uintptr_t)b, c, d);
+    else if (strcmp(name, "poll") == 0)
+        rc = host_net_poll((void *)(uintptr_t)a, b, d);
+    else if (strcmp(name, "error") == 0)
+        rc = host_net_error((char *)(uintptr_t)a, b);
+    else
+        return PyErr_Format(PyExc_ValueError, "no import net_%s", name);
+    return PyLong_FromLongLong(rc);
+}
+
 PyMethodDef cloche_guest_net_methods[] = {
+    {"net_raw", net_raw, METH_VARARGS, "Call a net import with raw values."},
     {"net_connect", net_connect, METH_VARARGS, "Connect through the host."},
     {"net_starttls", net_starttls, METH_VARARGS, "Start TLS on a connection."},
     {"net_send", net_send, METH_VARARGS, "Send bytes; returns sent or -err."},

@@ -256,6 +256,50 @@ static void test_select_and_makefile(void **state) {
     srv_stop(s);
 }
 
+/* Hostile pointers and lengths straight into the imports: each is a
+ * trap (crash outcome) for the guest, never a host read or write out of
+ * bounds; the sandbox resets itself and works on. */
+static void test_hostile_import_arguments(void **state) {
+    (void)state;
+    srv *s = start_server(SRV_ECHO, NULL, NULL, 0);
+    cloche_network_options n = {.allow_private = 1};
+    cloche_sandbox *sb = net_sandbox(&n);
+    char open_sock[256];
+    snprintf(open_sock, sizeof open_sock,
+             "import socket, _cloche\n"
+             "c = socket.create_connection(('localhost', %u))\n"
+             "h = c._handle\n",
+             srv_port(s));
+    const char *calls[] = {
+        "_cloche.net_raw('connect', 0xFFFFFFF0, 100, 80, -1)",
+        "_cloche.net_raw('connect', 0, 0xFFFFFFFF, 80, -1)",
+        "_cloche.net_raw('send', h, 0xFFFFFF00, 0x1000, 0)",
+        "_cloche.net_raw('recv', h, 0x7FFFFFFF, 0x80000000, 0)",
+        "_cloche.net_raw('poll', 0xFFFFFFF8, 2, 0, 0)",
+        "_cloche.net_raw('poll', 0xFFFFFF00, 200, 0, 0)",
+        "_cloche.net_raw('error', 0xFFFFFFFF, 2, 0, 0)",
+    };
+    for (size_t i = 0; i < sizeof calls / sizeof *calls; i++) {
+        char code[512];
+        snprintf(code, sizeof code, "%s%s", open_sock, calls[i]);
+        cloche_result *r = test_run(sb, code);
+        if (cloche_result_outcome(r) != CLOCHE_OUTCOME_CRASH)
+            fail_msg("%s: outcome %s", calls[i],
+                     cloche_outcome_name(cloche_result_outcome(r)));
+        cloche_result_free(r);
+        test_expect_stdout(sb, "print('still fine')", "still fine\n");
+    }
+    /* Values in bounds but meaningless are plain errors. */
+    test_expect_stdout(sb,
+                       "import _cloche\n"
+                       "print(_cloche.net_raw('send', 12345, 0, 4, 0),\n"
+                       "      _cloche.net_raw('connect', 0, 0, 80, 0),\n"
+                       "      _cloche.net_raw('poll', 0, 300, 0, 0))",
+                       "-8 -12 -12\n");
+    cloche_sandbox_free(sb);
+    srv_stop(s);
+}
+
 static void test_bad_network_options(void **state) {
     (void)state;
     static const cloche_net_rule bad[] = {{"exa mple.com", 0}};
@@ -281,6 +325,7 @@ int main(void) {
         cmocka_unit_test(test_timeouts),
         cmocka_unit_test(test_cancel_while_waiting),
         cmocka_unit_test(test_select_and_makefile),
+        cmocka_unit_test(test_hostile_import_arguments),
         cmocka_unit_test(test_bad_network_options),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
