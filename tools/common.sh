@@ -9,13 +9,9 @@ JOBS=${JOBS:-$(nproc)}
 
 # Pinned versions: change one and its cache key changes with it.
 PY_VERSION=3.13.5
-PY_DEB_SRC=python3.13          # Debian source package (trixie)
-WASI_LIBC_DEB=wasi-libc        # binary package from trixie
 LLVM_VER=19
 WASMTIME_VERSION=48.0.8
 WIZER_VERSION=10.0.0
-ZLIB_DEB_SRC=zlib
-SQLITE_DEB_SRC=sqlite3
 
 mkdir -p "$CLOCHE_CACHE"
 
@@ -24,3 +20,25 @@ log() { printf '[cloche-build] %s\n' "$*" >&2; }
 # stamp_ok DIR: true when DIR was completed by an earlier run.
 stamp_ok() { [ -f "$1/.complete" ]; }
 stamp_set() { touch "$1/.complete"; }
+
+# source_file NAME: local path of the tools/sources.lock entry NAME, fetched
+# and checked against its SHA-256 by tools/fetch.sh when not yet cached.
+source_file() {
+  local dir file
+  dir=$(bash "$CLOCHE_ROOT/tools/fetch.sh" "$1") || exit 1
+  file=$(awk -v n="$1" '$1==n{print $4}' "$CLOCHE_ROOT/tools/sources.lock")
+  echo "$dir/$file"
+}
+
+# apt_install PKG...: install the Debian packages that are missing.
+apt_install() {
+  local p missing="" SUDO=""
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing="$missing $p"
+  done
+  [ -z "$missing" ] && return 0
+  log "apt-get install:$missing"
+  [ "$(id -u)" = 0 ] || SUDO=sudo
+  $SUDO apt-get update >&2
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends $missing >&2
+}

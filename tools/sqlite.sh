@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds SQLite for wasm32-wasip1 as a static library, from the Debian
-# (trixie) source package that tools/toolchain.sh downloaded. That package
-# carries SQLite's full source tree, not the amalgamation, so the amalgamation
+# (trixie) source package's upstream tarball, pinned in tools/sources.lock.
+# It carries SQLite's full source tree, not the amalgamation, so the amalgamation
 # (sqlite3.c) is generated first with a native configure + make (needs tclsh
 # and a host C compiler), then compiled once with the wasm toolchain.
 # Output: $CLOCHE_CACHE/wasm-sqlite-<ver>-llvm<ver>/ (prints the path), holding
@@ -10,29 +10,15 @@
 . "$(dirname "$0")/common.sh"
 
 SQLITE_VERSION=3.46.1
-OUT="$CLOCHE_CACHE/wasm-sqlite-$SQLITE_VERSION-llvm$LLVM_VER"
+LOCKS_KEY=$(sha256sum "$CLOCHE_ROOT/tools/sqlite_wasi_locks.c" | cut -c1-8)
+OUT="$CLOCHE_CACHE/wasm-sqlite-$SQLITE_VERSION-llvm$LLVM_VER-locks$LOCKS_KEY"
 stamp_ok "$OUT" && { echo "$OUT"; exit 0; }
 
 TC=$("$CLOCHE_ROOT/tools/toolchain.sh")
 SDK="$TC/sdk/bin"
-TARBALL="$TC/src/${SQLITE_DEB_SRC}_$SQLITE_VERSION.orig.tar.xz"
-shopt -s nullglob; dscs=("$TC/src/${SQLITE_DEB_SRC}_$SQLITE_VERSION-"*.dsc); shopt -u nullglob
-[ -f "$TARBALL" ] && [ ${#dscs[@]} = 1 ] ||
-  { log "sqlite $SQLITE_VERSION source package not found in $TC/src"; exit 1; }
+TARBALL=$(source_file sqlite)   # pinned by SHA-256 in tools/sources.lock
 
-# The tarball must match the checksum in the .dsc (which apt fetched through
-# Debian's signed index).
-want=$(awk -v f="$(basename "$TARBALL")" '/^Checksums-Sha256:/{s=1;next} /^[^ ]/{s=0} s&&$3==f{print $1}' "${dscs[0]}")
-have=$(sha256sum "$TARBALL" | cut -d' ' -f1)
-[ -n "$want" ] && [ "$want" = "$have" ] ||
-  { log "checksum mismatch for $TARBALL (dsc: '$want', file: $have)"; exit 1; }
-
-if ! command -v tclsh >/dev/null; then
-  log "apt-get install tcl (needed to generate the SQLite amalgamation)"
-  SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
-  $SUDO apt-get update >&2
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends tcl >&2
-fi
+apt_install tcl   # tclsh generates the amalgamation
 
 rm -rf "$OUT"; mkdir -p "$OUT/src" "$OUT/amalgamation" "$OUT/include" "$OUT/lib/pkgconfig"
 LOG="$OUT/build.log"
@@ -44,7 +30,9 @@ log "building sqlite $SQLITE_VERSION for wasm32-wasip1 (log: $LOG)"
 # visible. Temporary tables/indices live in memory: the guest may have no
 # writable temp dir. LONGDOUBLE_TYPE=double: wasm's long double is a
 # software 128-bit float; with a plain double SQLite uses its double-double
-# code paths instead (same results, no soft-float calls). The default VFS on WASI is "unix-dotfile" (no fcntl locks).
+# code paths instead (same results, no soft-float calls). Locking: "unix"
+# (per-process lock table, native semantics between connections) through
+# tools/sqlite_wasi_locks.c, instead of WASI's default "unix-dotfile".
 SQLITE_WASM_FLAGS=(
   -DSQLITE_THREADSAFE=0
   -DSQLITE_OMIT_LOAD_EXTENSION=1
@@ -57,6 +45,7 @@ SQLITE_WASM_FLAGS=(
   -DSQLITE_ENABLE_RTREE=1 -DSQLITE_ENABLE_MATH_FUNCTIONS=1
   -DSQLITE_ENABLE_COLUMN_METADATA=1
   -DSQLITE_ENABLE_DBSTAT_VTAB=1
+  -DSQLITE_EXTRA_INIT=cloche_sqlite_init
 )
 
 (
@@ -68,8 +57,9 @@ SQLITE_WASM_FLAGS=(
   make -j"$JOBS" sqlite3.c sqlite3.h sqlite3ext.h
   # 2. One translation unit compiled for wasm32-wasip1.
   "$SDK/clang" -O2 -g0 "${SQLITE_WASM_FLAGS[@]}" -c sqlite3.c -o sqlite3.o
+  "$SDK/clang" -O2 -g0 -Wall -Wextra -Werror -I. -c "$CLOCHE_ROOT/tools/sqlite_wasi_locks.c" -o locks.o
   rm -f "$OUT/lib/libsqlite3.a"
-  "$SDK/llvm-ar" rcs "$OUT/lib/libsqlite3.a" sqlite3.o
+  "$SDK/llvm-ar" rcs "$OUT/lib/libsqlite3.a" sqlite3.o locks.o
   cp sqlite3.h sqlite3ext.h "$OUT/include/"
 ) >"$LOG" 2>&1 || { log "sqlite build failed; tail of $LOG:"; tail -n 60 "$LOG" >&2; exit 1; }
 

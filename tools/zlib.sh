@@ -12,20 +12,7 @@ stamp_ok "$OUT" && { echo "$OUT"; exit 0; }
 
 TC=$("$CLOCHE_ROOT/tools/toolchain.sh")
 SDK="$TC/sdk/bin"
-shopt -s nullglob
-tarballs=("$TC/src/${ZLIB_DEB_SRC}_"*"$ZLIB_VERSION.orig.tar.gz")
-dscs=("$TC/src/${ZLIB_DEB_SRC}_"*"$ZLIB_VERSION-"*.dsc)
-shopt -u nullglob
-[ ${#tarballs[@]} = 1 ] && [ ${#dscs[@]} = 1 ] ||
-  { log "zlib $ZLIB_VERSION source package not found in $TC/src"; exit 1; }
-TARBALL=${tarballs[0]}
-
-# The tarball must match the checksum in the .dsc (which apt fetched through
-# Debian's signed index).
-want=$(awk -v f="$(basename "$TARBALL")" '/^Checksums-Sha256:/{s=1;next} /^[^ ]/{s=0} s&&$3==f{print $1}' "${dscs[0]}")
-have=$(sha256sum "$TARBALL" | cut -d' ' -f1)
-[ -n "$want" ] && [ "$want" = "$have" ] ||
-  { log "checksum mismatch for $TARBALL (dsc: '$want', file: $have)"; exit 1; }
+TARBALL=$(source_file zlib)   # pinned by SHA-256 in tools/sources.lock
 
 rm -rf "$OUT"; mkdir -p "$OUT/build"
 tar -xzf "$TARBALL" -C "$OUT/build" --strip-components=1
