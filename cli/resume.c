@@ -9,33 +9,57 @@
 
 #include "cli.h"
 #include "demo_tools.h"
+#include "limit_flags.h"
 
-static const char resume_usage[] =
-    "usage: cloche resume FILE [--demo-tools] [--json] [--key KEYFILE]\n"
+static const char resume_usage_head[] =
+    "usage: cloche resume FILE [options]\n"
     "\n"
     "Restore a suspended run (cloche run --suspend FILE) and finish it,\n"
-    "answering its pending host calls with this process's tools.\n"
-    "Exit codes as for cloche run.\n";
+    "answering its pending host calls with this process's tools. The run\n"
+    "gets the limits given here (or the defaults), counted from the\n"
+    "resume, never what it had when it was suspended.\n"
+    "\n"
+    "options:\n"
+    "  --demo-tools      answer with the demo host tools (see cloche run)\n"
+    "  --json            print the result as one JSON object\n"
+    "  --key FILE        HMAC key the snapshot was signed with\n";
 
-static int resume_file(const char *path, int tools, int json,
-                       const cli_key *key) {
+static void print_usage(FILE *to) {
+    fputs(resume_usage_head, to);
+    fputs(cli_limit_usage, to);
+    fputs("\nExit codes as for cloche run.\n", to);
+}
+
+typedef struct resume_args {
+    const char *file;
+    int tools, json;
+    cli_key key;
+    cli_limits limits;
+} resume_args;
+
+static int resume_file(const resume_args *a) {
     char err[512] = "";
     cloche_engine *engine = NULL;
     cloche_sandbox *sb = NULL;
     cloche_result *r = NULL;
-    int rc = cloche_engine_new(&engine, NULL, err, sizeof err);
+    cloche_engine_options eo = CLOCHE_ENGINE_OPTIONS_INIT;
+    cloche_sandbox_options so = CLOCHE_SANDBOX_OPTIONS_INIT;
+    cli_limits_apply(&a->limits, &so, &eo);
+    int rc = cloche_engine_new(&engine, &eo, err, sizeof err);
     if (rc != 0) {
         fprintf(stderr, "cloche resume: engine: %s\n", err);
         return CLI_EXIT_INTERNAL;
     }
     int exit_code = CLI_EXIT_USAGE;
-    rc = cloche_sandbox_new(&sb, engine, NULL);
-    if (rc == 0 && tools)
+    rc = cloche_sandbox_new(&sb, engine, &so);
+    if (rc != 0)
+        fprintf(stderr, "cloche resume: %s\n", cloche_sandbox_errmsg(sb));
+    if (rc == 0 && a->tools)
         rc = demo_tools_register(sb);
-    if (rc == 0 && cli_load_snapshot(sb, path, key) == 0) {
+    if (rc == 0 && cli_load_snapshot(sb, a->file, &a->key) == 0) {
         rc = cloche_drive(&r, sb);
         if (rc == 0)
-            exit_code = cli_report(r, json, 0);
+            exit_code = cli_report(r, a->json, 0);
         else
             fprintf(stderr, "cloche resume: %s: %s\n", cloche_strerror(rc),
                     rc == CLOCHE_ESTATE ? "the snapshot holds no suspended run"
@@ -47,35 +71,45 @@ static int resume_file(const char *path, int tools, int json,
     return exit_code;
 }
 
-int cli_resume_main(int argc, char **argv) {
-    const char *file = NULL;
-    int tools = 0, json = 0, rc = CLI_EXIT_USAGE;
-    cli_key key = {0};
+/* Returns -1 to go on, or an exit code. */
+static int parse_args(resume_args *a, int argc, char **argv) {
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--demo-tools") == 0) {
-            tools = 1;
-        } else if (strcmp(argv[i], "--json") == 0) {
-            json = 1;
-        } else if (strcmp(argv[i], "--key") == 0 && i + 1 < argc) {
-            if (cli_load_key(&key, argv[++i]) != 0)
-                goto done;
-        } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
-            fputs(resume_usage, stdout);
-            rc = CLI_EXIT_OK;
-            goto done;
-        } else if (argv[i][0] != '-' && !file) {
-            file = argv[i];
+        const char *opt = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+        int lim = val ? cli_limit_flag(&a->limits, "resume", opt, val) : 0;
+        if (lim != 0) {
+            if (lim < 0)
+                return CLI_EXIT_USAGE;
+            i++;
+        } else if (strcmp(opt, "--demo-tools") == 0) {
+            a->tools = 1;
+        } else if (strcmp(opt, "--json") == 0) {
+            a->json = 1;
+        } else if (strcmp(opt, "--key") == 0 && val) {
+            if (cli_load_key(&a->key, argv[++i]) != 0)
+                return CLI_EXIT_USAGE;
+        } else if (strcmp(opt, "-h") == 0 || strcmp(opt, "--help") == 0) {
+            print_usage(stdout);
+            return CLI_EXIT_OK;
+        } else if (opt[0] != '-' && !a->file) {
+            a->file = opt;
         } else {
-            fprintf(stderr, "cloche resume: bad argument '%s'\n%s", argv[i],
-                    resume_usage);
-            goto done;
+            fprintf(stderr, "cloche resume: bad argument '%s'\n", opt);
+            print_usage(stderr);
+            return CLI_EXIT_USAGE;
         }
     }
-    if (!file)
-        fputs(resume_usage, stderr);
-    else
-        rc = resume_file(file, tools, json, &key);
-done:
-    free(key.data);
+    if (a->file)
+        return -1;
+    print_usage(stderr);
+    return CLI_EXIT_USAGE;
+}
+
+int cli_resume_main(int argc, char **argv) {
+    resume_args a;
+    memset(&a, 0, sizeof a);
+    int rc = parse_args(&a, argc, argv);
+    if (rc < 0)
+        rc = resume_file(&a);
+    free(a.key.data);
     return rc;
 }

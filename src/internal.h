@@ -239,6 +239,11 @@ uint64_t cloche__sync_call(cloche_sandbox *sb, const char *name, size_t nlen,
 int cloche__admit_call(cloche_sandbox *sb, cloche_call *call,
                        const cloche__callback **cb);
 
+/* run.c: give the run its full budget from `start` (monotonic ns): the
+ * deadline from the timeout limit, the fuel limit, no stop recorded. Used
+ * by cloche_start and by restoring a pending run. */
+void cloche__run_arm_budget(cloche_sandbox *sb, uint64_t start);
+
 /* run.c: cloche_start, saying whether the blocking driver drives the run. */
 int cloche__start(cloche_step *out, cloche_sandbox *sb, const char *code,
                   size_t len, int blocking);

@@ -19,19 +19,25 @@
 
 #define STATUS_PENDING 2u
 
-static void arm_limits(cloche_sandbox *sb, uint64_t start) {
+void cloche__run_arm_budget(cloche_sandbox *sb, uint64_t start) {
     sb->stop = CLOCHE__STOP_NONE;
     sb->memory_denied = 0;
-    sb->calls_made = 0;
-    sb->payload_out = sb->payload_in = 0;
-    sb->wake_ns = UINT64_MAX;
-    uint64_t timeout_ns = (uint64_t)sb->limits[CLOCHE_LIMIT_TIMEOUT] * 1000000u;
-    sb->deadline_ns = start + timeout_ns;
+    uint64_t ms = (uint64_t)sb->limits[CLOCHE_LIMIT_TIMEOUT];
+    uint64_t ns = ms > (UINT64_MAX - start) / 1000000u ? UINT64_MAX - start
+                                                        : ms * 1000000u;
+    sb->deadline_ns = start + ns;
     if (sb->engine->fuel_enabled) {
         int64_t fuel = sb->limits[CLOCHE_LIMIT_FUEL];
         wasmtime_context_set_fuel(sb->ctx, fuel > 0 ? (uint64_t)fuel
                                                     : UINT64_MAX);
     }
+}
+
+static void arm_limits(cloche_sandbox *sb, uint64_t start) {
+    sb->calls_made = 0;
+    sb->payload_out = sb->payload_in = 0;
+    sb->wake_ns = UINT64_MAX;
+    cloche__run_arm_budget(sb, start);
 }
 
 static uint64_t fuel_used(cloche_sandbox *sb) {

@@ -248,8 +248,8 @@ static int apply_payload(cloche_sandbox *sb, const cloche__snap_memory *mem,
         rc = cloche__fail(sb, CLOCHE_ENOMEM, "out of memory");
     else if (werr != 0)
         rc = cloche__fail(sb, CLOCHE_ECORRUPT, "bad filesystem state");
-    if (rc == 0 && (rc = cloche__snap_apply_run(sb, run)) != 0)
-        rc = cloche__fail(sb, rc, "bad run state");
+    if (rc == 0)
+        rc = cloche__snap_apply_run(sb, run); /* sets its own message */
     if (rc == 0 && run->at != run->len)
         rc = cloche__fail(sb, CLOCHE_ECORRUPT, "trailing payload bytes");
     return rc;

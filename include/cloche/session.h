@@ -93,10 +93,15 @@ int cloche_snapshot_save(uint8_t **out, size_t *out_len, cloche_sandbox *sb,
  * code, not state) must be registered again on it, before or after. A
  * PENDING snapshot continues with cloche_pending_call / cloche_resume (or
  * cloche_drive); its calls without an answer are started again on this
- * sandbox's callbacks. Limits are the lower of this sandbox's and the
- * snapshot's. Restoring the same snapshot twice gives two independent
- * sandboxes (fork). On any error the sandbox is left as it was.
- * @return 0; CLOCHE_ETRUNCATED, CLOCHE_EFORMAT, CLOCHE_ECORRUPT,
+ * sandbox's callbacks. A snapshot never sets limits: this sandbox keeps
+ * its own, and a restored PENDING run gets this sandbox's full timeout
+ * and fuel, counted from the restore. Restoring the same snapshot twice
+ * gives two independent sandboxes (fork). On any error the sandbox is
+ * left as it was.
+ * @return 0; CLOCHE_ETRUNCATED, CLOCHE_EFORMAT, CLOCHE_ECORRUPT (also for
+ *         run fields that contradict the rest of the snapshot, e.g. a
+ *         PENDING run waiting on no host call or time left beyond the
+ *         snapshot's own timeout),
  *         CLOCHE_EBUILD, CLOCHE_EAUTH (HMAC mismatch, or a signed
  *         snapshot without the key), CLOCHE_ETOOBIG (larger than the
  *         sandbox's memory limit allows); CLOCHE_EBUSY; CLOCHE_ESTATE.

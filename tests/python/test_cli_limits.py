@@ -1,0 +1,52 @@
+"""The cloche command's limits on every path (issue 10): resume decides
+the budget of the run it resumes, output caps cover the value, the final
+exception and the trace, and odd inputs are refused instead of waited on."""
+
+import json
+import os
+import subprocess
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+CLOCHE = os.environ.get("CLOCHE_BIN", str(ROOT / "build" / "cloche"))
+
+SPIN = "await sleep(seconds=0.01)\nwhile True: pass\n"
+
+
+def cloche(*args, timeout=120):
+    return subprocess.run([CLOCHE, *args], capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def suspend(tmp_path, *flags):
+    snap = tmp_path / "p.img"
+    p = cloche("run", "--demo-tools", "--suspend", str(snap), *flags,
+               "-c", SPIN)
+    assert p.returncode == 5, p.stderr
+    return snap
+
+
+def test_resume_timeout_is_the_resumers(tmp_path):
+    snap = suspend(tmp_path, "--timeout", "60")
+    start = time.monotonic()
+    p = cloche("resume", str(snap), "--demo-tools", "--timeout", "0.3",
+               "--json")
+    assert time.monotonic() - start < 10
+    assert p.returncode == 3
+    r = json.loads(p.stdout)
+    assert (r["limit"], r["detail"]) == ("timeout", "timeout, in ms (limit 300)")
+
+
+def test_resume_fuel_and_memory_flags(tmp_path):
+    snap = suspend(tmp_path)
+    p = cloche("resume", str(snap), "--demo-tools", "--fuel", "1000000",
+               "--memory", "64M", "--json")
+    assert p.returncode == 3
+    r = json.loads(p.stdout)
+    assert r["limit"] == "fuel" and r["fuel"] <= 1000000
+
+
+def test_resume_bad_limit_is_usage_error(tmp_path):
+    p = cloche("resume", str(tmp_path / "x.img"), "--timeout", "soon")
+    assert p.returncode == 2 and "--timeout" in p.stderr
