@@ -287,14 +287,17 @@ void cloche__result_set_cancelled(cloche_result *r);
 int cloche__guest_record(cloche_sandbox *sb, uint64_t packed,
                          uint32_t *status,
                          cloche__span fields[CLOCHE__RECORD_FIELDS]);
-/* Fill r from a finished (0) or exception (1) record's fields (copied). */
+/* Fill r from a finished (0) or exception (1) record's fields, copying
+ * from each only what fits sb's output caps (result.c says how). */
 int cloche__result_fill(cloche_result *r, uint32_t status,
-                        const cloche__span f[CLOCHE__RECORD_FIELDS]);
+                        const cloche__span f[CLOCHE__RECORD_FIELDS],
+                        const cloche_sandbox *sb);
 void cloche__result_set_limit(cloche_result *r, cloche_limit limit,
                               const char *detail);
 void cloche__result_set_crash(cloche_result *r, const char *detail);
 int cloche__result_set_output(cloche_result *r, const cloche__wasi *wasi);
-/* Replace secrets' values by their placeholders in every text. */
+/* Replace secrets' values by their placeholders in every text (output cut
+ * at its cap drops a tail that may begin a value). */
 int cloche__result_scrub(cloche_result *r, const cloche_sandbox *sb);
 void cloche__result_set_exception(cloche_result *r, const char *type,
                                   const char *message);

@@ -4,17 +4,25 @@
  *
  * The record parser trusts nothing: lengths are checked against the record
  * size, strings are copied and NUL-terminated, and a malformed record
- * fails as a whole.
+ * fails as a whole. Only what fits the output caps is copied out of the
+ * guest (the value under the stdout cap, the exception text under the
+ * stderr cap, the exception type under NAME_CAP); a cut text ends in a
+ * marker saying how much was cut, and a value JSON over the cap is
+ * dropped whole (a cut JSON text would not parse).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
+#include <openssl/crypto.h>
 
 #include "internal.h"
+#include "net/net.h"
 
 #define RECORD_FIELDS CLOCHE__RECORD_FIELDS
 #define FIELD_ABSENT 0xFFFFFFFFu
+#define NAME_CAP 256 /* bytes of an exception type's name */
 
 struct cloche_result {
     cloche_outcome outcome;
@@ -25,6 +33,7 @@ struct cloche_result {
                                     exc_message, traceback */
     char *detail;
     uint64_t duration_ns, fuel, memory;
+    uint64_t cut; /* bytes of the fields the caps left out */
 };
 
 enum { F_REPR, F_JSON, F_EXC_TYPE, F_EXC_MSG, F_TRACEBACK };
@@ -79,12 +88,91 @@ int cloche__record_split(const uint8_t *rec, size_t len, uint32_t *status,
     return at == len ? 0 : -1;
 }
 
+/* How many of p[0..len) to keep under `cap`: never the first bytes of a
+ * UTF-8 sequence whose rest is cut. */
+static size_t utf8_keep(const uint8_t *p, size_t len, size_t cap) {
+    if (len <= cap)
+        return len;
+    size_t k = cap;
+    for (int i = 0; i < 3 && k > 0 && (p[k] & 0xC0) == 0x80; i++)
+        k--;
+    return k;
+}
+
+/* A copy of p[0..keep), a text cut there, with secrets' values replaced.
+ * A tail that may begin a value is dropped too: the value's rest was cut
+ * off, so a whole-text scrub could never match it. */
+static char *scrub_cut(const cloche_sandbox *sb, const uint8_t *p,
+                       size_t keep, size_t *len) {
+    *len = keep;
+    if (!sb->net_has_secrets)
+        return dup_bytes(p, keep);
+    cloche__net_scrubber *s = NULL;
+    const uint8_t *clean = NULL;
+    char *out = NULL;
+    if (cloche__net_scrubber_new(&s, sb->net) == 0 &&
+        cloche__net_scrubber_feed(s, p, keep, &clean, len) == 0)
+        out = dup_bytes(clean ? (const char *)clean : "", *len);
+    cloche__net_scrubber_free(s);
+    return out;
+}
+
+/* Append "[cloche: N more bytes cut: over the <cap> cap of C bytes]". */
+static char *add_marker(char *text, size_t len, uint64_t cut,
+                        const char *cap_name, uint64_t cap) {
+    char mark[160];
+    int m = snprintf(mark, sizeof mark,
+                     "[cloche: %llu more bytes cut: over the %s cap of %llu "
+                     "bytes]",
+                     (unsigned long long)cut, cap_name,
+                     (unsigned long long)cap);
+    char *t = text ? realloc(text, len + (size_t)m + 1) : NULL;
+    if (!t) {
+        free(text);
+        return NULL;
+    }
+    memcpy(t + len, mark, (size_t)m + 1);
+    return t;
+}
+
+/* The cap on one record field, and what it is called in the marker. */
+static uint64_t field_cap(const cloche_sandbox *sb, int field,
+                          const char **name) {
+    *name = field == F_EXC_TYPE ? "name"
+            : field <= F_JSON   ? "stdout"
+                                : "stderr";
+    if (field == F_EXC_TYPE)
+        return NAME_CAP;
+    int64_t v = sb->limits[field <= F_JSON ? CLOCHE_LIMIT_STDOUT
+                                           : CLOCHE_LIMIT_STDERR];
+    return v > 0 ? (uint64_t)v : 0;
+}
+
+/* Copy one field out of the guest, at most its cap (see the top). */
+static int take_field(cloche_result *r, const cloche_sandbox *sb, int i,
+                      const cloche__span *f) {
+    const char *cap_name;
+    uint64_t cap = field_cap(sb, i, &cap_name);
+    if (f->len <= cap)
+        return (r->fields[i] = dup_bytes(f->data, f->len)) ? 0 : -1;
+    if (i == F_JSON) {
+        r->cut += f->len;
+        return 0;
+    }
+    size_t keep = utf8_keep(f->data, f->len, (size_t)cap), n;
+    char *text = scrub_cut(sb, f->data, keep, &n);
+    r->fields[i] = add_marker(text, n, f->len - keep, cap_name, cap);
+    r->cut += f->len - keep;
+    return r->fields[i] ? 0 : -1;
+}
+
 int cloche__result_fill(cloche_result *r, uint32_t status,
-                        const cloche__span f[CLOCHE__RECORD_FIELDS]) {
+                        const cloche__span f[CLOCHE__RECORD_FIELDS],
+                        const cloche_sandbox *sb) {
     if (status > 1)
         return -1;
     for (int i = 0; i < RECORD_FIELDS; i++)
-        if (f[i].data && !(r->fields[i] = dup_bytes(f[i].data, f[i].len)))
+        if (f[i].data && take_field(r, sb, i, &f[i]) != 0)
             return -1;
     r->outcome = status ? CLOCHE_OUTCOME_EXCEPTION : CLOCHE_OUTCOME_OK;
     return 0;
@@ -133,10 +221,28 @@ int cloche__result_set_output(cloche_result *r, const cloche__wasi *wasi) {
     return (r->out && r->err) ? 0 : -1;
 }
 
+/* Scrub captured output; output the cap cut mid-way may end in the start
+ * of a value, which a whole-text scrub would miss. */
+static int scrub_output(const cloche_sandbox *sb, char **text, size_t *len,
+                        int was_cut) {
+    if (!was_cut || !sb->net_has_secrets)
+        return cloche__scrub(sb, text, len);
+    size_t n;
+    char *clean = scrub_cut(sb, (const uint8_t *)*text, *len, &n);
+    if (!clean)
+        return CLOCHE_ENOMEM;
+    OPENSSL_cleanse(*text, *len);
+    free(*text);
+    *text = clean;
+    *len = n;
+    return 0;
+}
+
 int cloche__result_scrub(cloche_result *r, const cloche_sandbox *sb) {
-    int rc = cloche__scrub(sb, &r->out, &r->out_len);
+    int tripped = sb->wasi ? cloche__wasi_output_tripped(sb->wasi) : 0;
+    int rc = scrub_output(sb, &r->out, &r->out_len, tripped == 1);
     if (rc == 0)
-        rc = cloche__scrub(sb, &r->err, &r->err_len);
+        rc = scrub_output(sb, &r->err, &r->err_len, tripped == 2);
     for (int i = 0; rc == 0 && i < RECORD_FIELDS; i++) {
         size_t len = r->fields[i] ? strlen(r->fields[i]) : 0;
         rc = cloche__scrub(sb, &r->fields[i], &len);
@@ -198,6 +304,7 @@ uint64_t cloche_result_fuel_used(const cloche_result *r) { return r->fuel; }
 uint64_t cloche_result_memory_bytes(const cloche_result *r) {
     return r->memory;
 }
+uint64_t cloche_result_bytes_cut(const cloche_result *r) { return r->cut; }
 
 const char *cloche_outcome_name(cloche_outcome o) {
     static const char *const names[] = {"ok", "exception", "limit", "crash",
@@ -241,7 +348,8 @@ static json_t *exception_json(const cloche_result *r) {
 
 char *cloche_result_to_json(const cloche_result *r) {
     json_t *o = json_pack(
-        "{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:f, s:I, s:I}", "outcome",
+        "{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:f, s:I, s:I, s:I}",
+        "outcome",
         cloche_outcome_name(r->outcome), "stdout",
         bytes_str(cloche_result_stdout(r, NULL), r->out_len), "stderr",
         bytes_str(cloche_result_stderr(r, NULL), r->err_len), "value",
@@ -250,7 +358,7 @@ char *cloche_result_to_json(const cloche_result *r) {
         r->limit ? json_string(cloche_limit_name(r->limit)) : json_null(),
         "detail", str_or_null(r->detail), "duration_ms",
         (double)r->duration_ns / 1e6, "memory", (json_int_t)r->memory, "fuel",
-        (json_int_t)r->fuel);
+        (json_int_t)r->fuel, "cut", (json_int_t)r->cut);
     if (!o)
         return NULL;
     char *s = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);

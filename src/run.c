@@ -170,7 +170,7 @@ static int take_record(cloche_sandbox *sb, uint64_t packed) {
         sb->run_state = CLOCHE__RUN_PENDING;
         return 0;
     }
-    if (cloche__result_fill(sb->run_result, status, f) != 0) {
+    if (cloche__result_fill(sb->run_result, status, f, sb) != 0) {
         sb->needs_reset = 1;
         return cloche__fail(sb, CLOCHE_EGUEST, "malformed result record");
     }

@@ -61,17 +61,32 @@ cloche_limit cloche_result_limit(const cloche_result *r);
 const char *cloche_result_stdout(const cloche_result *r, size_t *len);
 /** Captured stderr of the run (never NULL; may be empty). */
 const char *cloche_result_stderr(const cloche_result *r, size_t *len);
+/*
+ * The value and the exception are capped like output, before they leave
+ * the guest: the value's repr and JSON at the stdout limit, the exception
+ * message and traceback at the stderr limit, the exception type at 256
+ * bytes. A text over its cap is cut (at a UTF-8 boundary) and ends in the
+ * marker "[cloche: N more bytes cut: over the <stdout|stderr|name> cap of
+ * C bytes]"; a value JSON over the cap is left out (NULL: cut JSON would
+ * not parse). Neither changes the outcome; cloche_result_bytes_cut says
+ * whether anything was cut.
+ */
 /** repr() of a trailing expression's value; NULL if the code did not end in
- *  an expression or the value was None. */
+ *  an expression or the value was None. Capped (see above). */
 const char *cloche_result_value_repr(const cloche_result *r);
-/** The same value as JSON text; NULL if absent or not JSON-serializable. */
+/** The same value as JSON text; NULL if absent, not JSON-serializable, or
+ *  longer than the stdout limit. */
 const char *cloche_result_value_json(const cloche_result *r);
-/** Exception type name ("ZeroDivisionError"); NULL unless an exception. */
+/** Exception type name ("ZeroDivisionError"); NULL unless an exception.
+ *  Capped at 256 bytes. */
 const char *cloche_result_exception_type(const cloche_result *r);
-/** str() of the exception; NULL unless an exception. */
+/** str() of the exception; NULL unless an exception. Capped. */
 const char *cloche_result_exception_message(const cloche_result *r);
-/** Formatted traceback text; NULL unless an exception. */
+/** Formatted traceback text; NULL unless an exception. Capped. */
 const char *cloche_result_traceback(const cloche_result *r);
+/** Bytes of the value (repr and JSON), exception type, message and
+ *  traceback that the caps left out; 0 when nothing was cut. */
+uint64_t cloche_result_bytes_cut(const cloche_result *r);
 /** Detail for LIMIT and CRASH outcomes (e.g. "timeout after 100 ms");
  *  NULL otherwise. */
 const char *cloche_result_detail(const cloche_result *r);
@@ -86,7 +101,8 @@ uint64_t cloche_result_memory_bytes(const cloche_result *r);
 /**
  * The whole result as one JSON object: {"outcome", "stdout", "stderr",
  * "value", "value_repr", "exception": {type, message, traceback} | null,
- * "limit": name | null, "detail", "duration_ms", "memory", "fuel"}.
+ * "limit": name | null, "detail", "duration_ms", "memory", "fuel", "cut"}
+ * ("cut": cloche_result_bytes_cut).
  * Returns a string owned by the caller (free with cloche_string_free), or
  * NULL on allocation failure.
  */

@@ -50,3 +50,21 @@ def test_resume_fuel_and_memory_flags(tmp_path):
 def test_resume_bad_limit_is_usage_error(tmp_path):
     p = cloche("resume", str(tmp_path / "x.img"), "--timeout", "soon")
     assert p.returncode == 2 and "--timeout" in p.stderr
+
+
+def test_max_output_caps_exception_text():
+    p = cloche("run", "--max-output", "1K", "-c",
+               "raise ValueError('x' * (20 * 2**20))")
+    assert p.returncode == 1
+    assert len(p.stderr) < 4096
+    assert "more bytes cut: over the stderr cap of 1024 bytes]" in p.stderr
+
+
+def test_max_output_caps_value_under_json():
+    p = cloche("run", "--max-output", "1K", "--json", "-c",
+               "{'k': 'v' * (30 * 2**20)}")
+    assert p.returncode == 0
+    assert len(p.stdout) < 8192
+    r = json.loads(p.stdout)
+    assert r["value"] is None and r["cut"] > 60 * 2**20 - 2048
+    assert r["value_repr"].endswith("over the stdout cap of 1024 bytes]")
