@@ -1,5 +1,9 @@
 /* Argument parsing helpers for the cloche command. */
+/* strptime and timegm */
+#define _DEFAULT_SOURCE 1
+#define _XOPEN_SOURCE 700
 #include <errno.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +59,33 @@ int cli_parse_seconds(const char *s, uint64_t *out_ms) {
     uint64_t ms = (uint64_t)(v * 1000.0 + 0.5);
     *out_ms = ms ? ms : 1;
     return 0;
+}
+
+int cli_parse_instant(const char *s, uint64_t *out_ns) {
+    static const char *const formats[] = {"%Y-%m-%dT%H:%M:%SZ",
+                                          "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"};
+    if (!s || !*s || *s == '-')
+        return -1;
+    char *end;
+    errno = 0;
+    double secs = strtod(s, &end);
+    if (!*end && !errno && secs > 0 && secs < 1e11) {
+        *out_ns = (uint64_t)(secs * 1e9);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof formats / sizeof *formats; i++) {
+        struct tm tm;
+        memset(&tm, 0, sizeof tm);
+        const char *rest = strptime(s, formats[i], &tm);
+        if (!rest || *rest)
+            continue;
+        time_t t = timegm(&tm);
+        if (t <= 0)
+            return -1;
+        *out_ns = (uint64_t)t * 1000000000ull;
+        return 0;
+    }
+    return -1;
 }
 
 int cli_read_file(const char *path, char **out, size_t *len) {

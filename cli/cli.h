@@ -62,6 +62,10 @@ void cli_print_trace(void *ud, const cloche_trace_event *ev, size_t n);
 int cli_parse_size(const char *s, uint64_t *out);
 /* Parse "2", "0.5" seconds into milliseconds (> 0). Returns 0 or -1. */
 int cli_parse_seconds(const char *s, uint64_t *out_ms);
+/* Parse an instant, "2000-01-01", "2000-01-01T12:30:00Z" (UTC) or seconds
+ * since the Unix epoch ("946684800"), into ns since the epoch (> 0).
+ * Returns 0 or -1. */
+int cli_parse_instant(const char *s, uint64_t *out_ns);
 /* Parse a positive decimal integer. Returns 0 or -1. */
 int cli_parse_u64(const char *s, uint64_t *out);
 /* Read a whole file (or "-" for stdin) into a malloc'd buffer. */

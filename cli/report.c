@@ -1,14 +1,34 @@
 /* Printing a result: the script's own output, or one JSON object. */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "cli.h"
 
+/* sys.exit(n) / exit(n) ends the command with n (& 0xff), as python3 does;
+ * sys.exit("text") with 1. */
+static int exit_status_of_system_exit(const cloche_result *r) {
+    const char *type = cloche_result_exception_type(r);
+    const char *msg = cloche_result_exception_message(r);
+    if (!type || strcmp(type, "SystemExit") != 0 || !msg)
+        return -1;
+    char *end;
+    errno = 0;
+    long long v = strtoll(msg, &end, 10);
+    if (end == msg || *end || errno)
+        return CLI_EXIT_EXCEPTION;
+    return (int)(v & 0xff);
+}
+
 static int exit_code_for(const cloche_result *r) {
+    int status;
     switch (cloche_result_outcome(r)) {
     case CLOCHE_OUTCOME_OK:
         return CLI_EXIT_OK;
     case CLOCHE_OUTCOME_EXCEPTION:
-        return CLI_EXIT_EXCEPTION;
+        status = exit_status_of_system_exit(r);
+        return status >= 0 ? status : CLI_EXIT_EXCEPTION;
     case CLOCHE_OUTCOME_LIMIT:
         return CLI_EXIT_LIMIT;
     default:
@@ -65,8 +85,10 @@ void cli_stream_output(void *ud, int fd, const char *data, size_t len) {
 
 void cli_print_trace(void *ud, const cloche_trace_event *ev, size_t n) {
     (void)ud;
-    static const char *const kinds[] = {"line", "call", "return", "exception"};
+    static const char *const kinds[] = {"line", "call", "return", "exception",
+                                        "cut"};
     for (size_t i = 0; i < n; i++)
-        fprintf(stderr, "trace: %-9s run %u line %u%s%s\n", kinds[ev[i].kind],
-                ev[i].run, ev[i].line, ev[i].name[0] ? " " : "", ev[i].name);
+        fprintf(stderr, "trace: %-9s run %u line %u%s%s\n",
+                (unsigned)ev[i].kind < 5 ? kinds[ev[i].kind] : "?", ev[i].run,
+                ev[i].line, ev[i].name[0] ? " " : "", ev[i].name);
 }

@@ -20,7 +20,9 @@ static const char run_usage[] =
     "  --memory SIZE     guest memory limit, e.g. 64M, 1G (default 256M)\n"
     "  --fuel N          instruction budget (enables fuel metering)\n"
     "  --max-output SIZE cap on stdout and on stderr each (default 1M)\n"
-    "  --wall-clock      let the guest read the host's real time\n"
+    "  --fixed-clock WHEN  a reproducible clock: time starts at WHEN\n"
+    "                    (2000-01-01, 2000-01-01T12:00:00Z or epoch seconds)\n"
+    "                    instead of the host's real time (the default)\n"
     "  --demo-tools      register demo host tools: echo(**kw), sleep(seconds),\n"
     "                    fail(message)\n"
     "  --load FILE       restore an image snapshot before the run\n"
@@ -86,7 +88,7 @@ static int parse_option(run_args *a, int argc, char **argv, int *i) {
     } else if (strcmp(opt, "--json") == 0) {
         a->json = 1, takes = 0;
     } else if (strcmp(opt, "--wall-clock") == 0) {
-        a->opts.wall_clock = 1, takes = 0;
+        a->opts.fixed_clock_ns = 0, takes = 0; /* the default; kept for scripts */
     } else if (strcmp(opt, "--demo-tools") == 0) {
         a->demo_tools = 1, takes = 0;
     } else if (strcmp(opt, "--stream") == 0) {
@@ -125,6 +127,9 @@ static int parse_option(run_args *a, int argc, char **argv, int *i) {
         if (cli_parse_size(val, &a->opts.stdout_limit))
             return usage_error("bad --max-output (e.g. 1M)", val);
         a->opts.stderr_limit = a->opts.stdout_limit;
+    } else if (strcmp(opt, "--fixed-clock") == 0) {
+        if (cli_parse_instant(val, &a->opts.fixed_clock_ns))
+            return usage_error("bad --fixed-clock (e.g. 2000-01-01)", val);
     } else if (strcmp(opt, "--fuel") == 0) {
         if (cli_parse_u64(val, &a->fuel))
             return usage_error("bad --fuel (integer > 0)", val);

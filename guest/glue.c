@@ -195,9 +195,23 @@ static void fail_init(const char *what, PyStatus status) {
     abort(); /* build time only: Wizer reports the failure */
 }
 
+/*
+ * UTF-8 everywhere, as python3 in a container: the isolated pre-config would
+ * otherwise make stdio, open() and file names ASCII.
+ */
+static void preinit_utf8(void) {
+    PyPreConfig pre;
+    PyPreConfig_InitIsolatedConfig(&pre);
+    pre.utf8_mode = 1;
+    PyStatus st = Py_PreInitialize(&pre);
+    if (PyStatus_Exception(st))
+        fail_init("Py_PreInitialize", st);
+}
+
 static void start_python(void) {
     if (PyImport_AppendInittab("_cloche", init_cloche_module) != 0)
         fail_init("PyImport_AppendInittab", PyStatus_Error("_cloche"));
+    preinit_utf8();
     PyConfig config;
     PyConfig_InitIsolatedConfig(&config);
     config.buffered_stdio = 0; /* print() and os.write(1) stay in order */
@@ -220,8 +234,26 @@ static void start_python(void) {
         fail_init("Py_InitializeFromConfig", st);
 }
 
+/*
+ * CPython's C-recursion guard for WASI (Py_C_RECURSION_LIMIT, 5000 levels)
+ * assumes a bigger native stack than the host gives wasm code, so deep C
+ * recursion (json of nested lists, repr of self-referencing containers,
+ * recursion through functools.cache) would overflow the stack and trap
+ * before the guard fires. The guard's budget is reset at every entry to a
+ * depth that fits the host's stack (GUEST_MAX_WASM_STACK in src/engine.c,
+ * measured by tests/c/test_recursion.c), so these raise RecursionError.
+ */
+#define GUEST_C_RECURSION_LIMIT 3000
+
+static void enter_guest(void) {
+    PyThreadState *ts = PyThreadState_GetUnchecked();
+    if (ts)
+        ts->c_recursion_remaining = GUEST_C_RECURSION_LIMIT;
+}
+
 EXPORT("cloche_init") void cloche_init(void) {
     start_python();
+    enter_guest();
     g_runtime = PyImport_ImportModule("cloche_guest.runtime");
     PyObject *pre =
         g_runtime ? PyObject_CallMethod(g_runtime, "preinit", NULL) : NULL;
@@ -329,6 +361,7 @@ static const char *guest_bytes(uint32_t ptr) {
 }
 
 EXPORT("cloche_run") uint64_t cloche_run(uint32_t ptr, uint32_t len) {
+    enter_guest();
     /* Invalid UTF-8 becomes U+FFFD and then a SyntaxError outcome. */
     return call_runtime("run", Py_BuildValue("(N)", PyUnicode_DecodeUTF8(
                                                         guest_bytes(ptr),
@@ -337,6 +370,7 @@ EXPORT("cloche_run") uint64_t cloche_run(uint32_t ptr, uint32_t len) {
 }
 
 EXPORT("cloche_resume") uint64_t cloche_resume(uint32_t ptr, uint32_t len) {
+    enter_guest();
     return call_runtime("resume", Py_BuildValue("(y#)", guest_bytes(ptr),
                                                 (Py_ssize_t)len));
 }
@@ -344,6 +378,7 @@ EXPORT("cloche_resume") uint64_t cloche_resume(uint32_t ptr, uint32_t len) {
 EXPORT("cloche_control") uint64_t cloche_control(uint32_t ptr, uint32_t len) {
     if (len == 0)
         return 0;
+    enter_guest();
     const char *p = guest_bytes(ptr);
     return call_runtime("control", Py_BuildValue("(iy#)", (int)(uint8_t)p[0],
                                                  p + 1, (Py_ssize_t)len - 1));

@@ -84,7 +84,7 @@ struct cloche_sandbox {
 
     /* configuration (copied from the options) */
     int64_t limits[CLOCHE_LIMIT__COUNT];
-    int wall_clock;
+    uint64_t fixed_clock_ns;
     cloche__strings env, argv;
     char *data_dir;
     uint64_t vfs_quota, vfs_max_files;

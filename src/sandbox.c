@@ -72,7 +72,7 @@ static int apply_options(cloche_sandbox *sb, const cloche_sandbox_options *o) {
     sb->limits[CLOCHE_LIMIT_CALLBACK_TIMEOUT] =
         CLOCHE_DEFAULT_CALLBACK_TIMEOUT_MS;
     sb->limits[CLOCHE_LIMIT_CALLBACK_PAYLOAD] = CLOCHE_DEFAULT_CALLBACK_PAYLOAD;
-    sb->wall_clock = o->wall_clock != 0;
+    sb->fixed_clock_ns = o->fixed_clock_ns;
     sb->vfs_quota = o->vfs_quota ? o->vfs_quota : CLOCHE_DEFAULT_VFS_QUOTA;
     sb->vfs_max_files =
         o->vfs_max_files ? o->vfs_max_files : CLOCHE_DEFAULT_VFS_FILES;
@@ -186,7 +186,7 @@ static int build_wasi(cloche_sandbox *sb) {
     c.envc = sb->env.count;
     c.stdout_cap = (size_t)sb->limits[CLOCHE_LIMIT_STDOUT];
     c.stderr_cap = (size_t)sb->limits[CLOCHE_LIMIT_STDERR];
-    c.wall_clock = sb->wall_clock;
+    c.fixed_clock_ns = sb->fixed_clock_ns;
     c.root = sb->vfs;
     c.hook_ud = sb;
     c.sleep_ns = hook_sleep;

@@ -12,7 +12,8 @@ TC=$(bash "$CLOCHE_ROOT/tools/toolchain.sh")
 PY=$(bash "$CLOCHE_ROOT/tools/cpython.sh" | tail -n1)
 WIZER=$(bash "$CLOCHE_ROOT/tools/wizer.sh" | tail -n1)
 
-key=$( (cd "$CLOCHE_ROOT" && cat tools/guest.sh tools/make_stdlib_zip.py \
+TZDATA=$(source_file tzdata)   # IANA time zones for zoneinfo, pinned
+key=$( (cd "$CLOCHE_ROOT" && cat tools/guest.sh tools/make_stdlib_zip.py tools/sources.lock \
         $(find guest -type f -name '*.[ch]' -o -type f -name '*.py' | sort); \
         echo "$PY $WIZER") | sha256sum | cut -c1-16)
 OUT="$CLOCHE_CACHE/guest-$key"
@@ -24,7 +25,7 @@ log "guest: stdlib image"
 sysconfigdata=$(ls "$PY"/wasm/build/lib.wasi-wasm32-3.13/_sysconfigdata_*.py | head -n1)
 "$PY/native/bin/python3.13" "$CLOCHE_ROOT/tools/make_stdlib_zip.py" \
     "$OUT/python313.zip" "$PY/src/Lib" "$sysconfigdata" \
-    "$CLOCHE_ROOT/guest/cloche_guest"
+    "$CLOCHE_ROOT/guest/cloche_guest" "$TZDATA"
 cp "$OUT/python313.zip" "$OUT/stage/usr/local/lib/python313.zip"
 
 log "guest: compile and link the reactor"

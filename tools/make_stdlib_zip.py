@@ -3,17 +3,21 @@
 Run with the native CPython built from the same source as the guest, so the
 bytecode magic matches. The zip is embedded in libcloche and served
 read-only at /usr/local/lib/python313.zip through cloche's VFS; zipimport
-reads it. Only .pyc files go in (unchecked-hash pycs: nothing to stat),
-and deflated, which keeps the image small; stdlib frames in tracebacks therefore show
-file and line but no source text.
+reads it. Each module goes in as an unchecked-hash .pyc (nothing to stat,
+never compared with its source) and, beside it, its .py source, which is
+read only when a traceback or inspect asks for source lines (zipimport's
+get_source through linecache). Deflated, which keeps the image small.
+Wheels given after the guest package (e.g. tzdata) are added whole: their
+modules like the stdlib's, their data files and .dist-info as they are.
 
-usage: make_stdlib_zip.py OUT.zip LIB_DIR SYSCONFIGDATA.py GUEST_PKG_DIR
+usage: make_stdlib_zip.py OUT.zip LIB_DIR SYSCONFIGDATA.py GUEST_PKG_DIR [WHEEL...]
 """
 
 import importlib.util
 import marshal
 import os
 import sys
+import tempfile
 import zipfile
 
 # Packages that cannot work in the sandbox or only serve development.
@@ -51,14 +55,34 @@ def add_tree(zf, root, prefix=""):
             add_pyc(zf, path, arc, shown)
 
 
-def add_pyc(zf, path, arc, shown):
-    info = zipfile.ZipInfo(arc[:-3] + ".pyc", date_time=(2000, 1, 1, 0, 0, 0))
+def add_bytes(zf, arc, data):
+    info = zipfile.ZipInfo(arc, date_time=(2000, 1, 1, 0, 0, 0))
     info.compress_type = zipfile.ZIP_DEFLATED  # zlib is built into the guest
-    zf.writestr(info, compile_source(path, shown))
+    zf.writestr(info, data)
+
+
+def add_pyc(zf, path, arc, shown):
+    add_bytes(zf, arc[:-3] + ".pyc", compile_source(path, shown))
+    with open(path, "rb") as f:
+        add_bytes(zf, arc, f.read())
+
+
+def add_wheel(zf, wheel, tmp_dir):
+    """A pure-Python wheel's files; modules compiled like the stdlib's."""
+    with zipfile.ZipFile(wheel) as whl:
+        for name in sorted(whl.namelist()):
+            if name.endswith("/"):
+                continue
+            if name.endswith(".py"):
+                path = whl.extract(name, tmp_dir)
+                add_pyc(zf, path, name, "/usr/local/lib/python313.zip/" + name)
+            else:
+                add_bytes(zf, name, whl.read(name))
 
 
 def main():
     out, lib_dir, sysconfigdata, guest_pkg = sys.argv[1:5]
+    wheels = sys.argv[5:]
     if sys.version_info[:2] != (3, 13):
         sys.exit("make_stdlib_zip.py must run under CPython 3.13")
     tmp = out + ".tmp"
@@ -67,6 +91,9 @@ def main():
         name = os.path.basename(sysconfigdata)
         add_pyc(zf, sysconfigdata, name, "/usr/local/lib/python313.zip/" + name)
         add_tree(zf, guest_pkg, "cloche_guest/")
+        with tempfile.TemporaryDirectory() as tmp_dir:
+            for wheel in wheels:
+                add_wheel(zf, wheel, tmp_dir)
     os.replace(tmp, out)
 
 

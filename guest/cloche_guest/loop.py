@@ -15,6 +15,7 @@ import asyncio
 import time
 from asyncio import base_events, events
 
+from . import cothreads
 from .callbacks import calls
 
 
@@ -35,6 +36,10 @@ class _TimerOnlySelector:
     """Stands in for a selector: no file descriptors, only timeouts."""
 
     def select(self, timeout):
+        # Nothing is ready: queued threads (run_in_executor, to_thread) get
+        # their turn first, then the loop waits on the host or a timer.
+        if timeout != 0 and cothreads.run_one():
+            return []
         if timeout != 0 and calls.outstanding():
             raise NeedHost(timeout)
         if timeout is None:
@@ -92,5 +97,11 @@ class ClocheEventLoopPolicy(events.BaseDefaultEventLoopPolicy):
 
 
 def install():
-    """Make asyncio.run() and new_event_loop() use ClocheEventLoop."""
+    """Make asyncio.run(), new_event_loop() and asyncio.EventLoop (also
+    SelectorEventLoop, DefaultEventLoopPolicy) the loop above."""
+    from asyncio import unix_events
+
+    for module in (asyncio, unix_events):
+        module.EventLoop = module.SelectorEventLoop = ClocheEventLoop
+        module.DefaultEventLoopPolicy = ClocheEventLoopPolicy
     asyncio.set_event_loop_policy(ClocheEventLoopPolicy())

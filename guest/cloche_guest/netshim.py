@@ -322,6 +322,14 @@ def getaddrinfo(host, port, family=0, type=0, proto=0, flags=0):
     return [(fam, _socket.SOCK_STREAM, _socket.IPPROTO_TCP, "", addr)]
 
 
+# The sandbox's host name: fixed, like a container's, and never the host's.
+HOSTNAME = "cloche"
+
+
+def gethostname():
+    return HOSTNAME
+
+
 def gethostbyname(name):
     name = _host_name(name)
     try:
@@ -429,6 +437,10 @@ def install():
     _socket.socket = _socket.SocketType = HostSocket
     _socket.getaddrinfo = getaddrinfo
     _socket.gethostbyname = gethostbyname
+    _socket.gethostname = gethostname
+    import _socket as _c_socket  # the C module lacks gethostname on WASI
+
+    _c_socket.gethostname = gethostname
     _select.select = select
     if _real_poll is not None:
         _select.poll = Poll

@@ -20,6 +20,7 @@ import sys
 import _cloche
 
 from . import callbacks as _callbacks
+from . import cothreads as _cothreads
 from . import loop as _loop
 
 STATUS_OK = 0
@@ -133,6 +134,7 @@ def _advance():
         value = task.result()
     except BaseException as exc:
         return _finish_exception(exc)
+    _join_threads()
     _flush()
     return (STATUS_OK, *_value_fields(value), None, None, None)
 
@@ -189,10 +191,41 @@ def _flush():
         tracing.flush()
 
 
+def _join_threads():
+    """End of a run: queued non-daemon threads run now, as the interpreter
+    joins them at exit (cothreads.py)."""
+    try:
+        _cothreads.run_non_daemon()
+    except BaseException:  # a broken excepthook must not lose the run
+        import traceback
+
+        traceback.print_exc()
+
+
+def _exit_fields(exc):
+    """SystemExit(code) with a nonzero code: no traceback. An int code is the
+    message (the CLI exits with it); any other code is the text python3
+    would print on stderr (and exit 1)."""
+    code = exc.code
+    if isinstance(code, int):
+        message, text = str(int(code)), ""
+    else:
+        try:
+            message = str(code)
+        except BaseException:
+            message = "<str() failed>"
+        text = message + "\n"
+    return (STATUS_EXCEPTION, None, None, b"SystemExit", _text(message),
+            _text(text))
+
+
 def _finish_exception(exc):
+    _join_threads()
     _flush()
-    if isinstance(exc, SystemExit) and exc.code in (None, 0):
-        return (STATUS_OK, None, None, None, None, None)
+    if isinstance(exc, SystemExit):
+        if exc.code in (None, 0):
+            return (STATUS_OK, None, None, None, None, None)
+        return _exit_fields(exc)
     return _exception_fields(exc)
 
 
@@ -211,6 +244,7 @@ def run(source):
         return _finish_exception(exc)
     if _state["task"] is not None:
         return _advance()
+    _join_threads()
     _flush()
     return (STATUS_OK, *_value_fields(value), None, None, None)
 
@@ -280,14 +314,15 @@ def control(op, data):
 # Modules agents use most, imported once at build time so every sandbox
 # starts with them loaded (the image is shared copy-on-write).
 PREIMPORT = (
-    "abc argparse array ast asyncio base64 binascii bisect calendar cmath "
-    "codecs collections collections.abc contextlib copy csv dataclasses "
+    "abc argparse array ast asyncio base64 binascii bisect bz2 calendar cmath "
+    "codecs collections collections.abc concurrent.futures "
+    "concurrent.futures.thread contextlib copy csv dataclasses "
     "datetime decimal difflib enum fnmatch fractions functools gzip hashlib "
     "heapq hmac html html.parser io itertools json keyword linecache locale "
     "math numbers operator os pathlib pickle pprint queue random re secrets "
     "shlex statistics string struct sqlite3 tempfile textwrap time timeit "
-    "traceback types typing unicodedata urllib.parse uuid warnings weakref "
-    "zipfile zlib"
+    "threading traceback types typing unicodedata urllib.parse uuid warnings "
+    "weakref zipfile zlib zoneinfo"
 ).split()
 
 
@@ -307,12 +342,43 @@ def _install_network():
         importlib.import_module(name)
 
 
+def _install_site_builtins():
+    """exit, quit, help, copyright, credits and license, as site.py gives
+    python3 (site itself is not run: it would look at the host's paths)."""
+    import builtins
+    import site
+    import _sitebuiltins
+
+    class Quitter(_sitebuiltins.Quitter):
+        def __call__(self, code=None):
+            raise SystemExit(code)  # stdin stays open for the next run
+
+    builtins.exit = Quitter("exit", "Ctrl-D (i.e. EOF)")
+    builtins.quit = Quitter("quit", "Ctrl-D (i.e. EOF)")
+    site.setcopyright()
+    site.sethelper()
+
+
+def _install_threads():
+    """Thread APIs over cothreads.py (see docs/threading.md)."""
+    import queue
+
+    from . import coexecutor
+
+    coexecutor.install()
+    # The C SimpleQueue would block the only real thread; the pure-Python
+    # one waits through cothreads' locks.
+    queue.SimpleQueue = queue._PySimpleQueue
+
+
 def preinit():
     """Called once at build time, before the memory image is taken."""
     import importlib
 
     for name in PREIMPORT:
         importlib.import_module(name)
+    _install_site_builtins()
+    _install_threads()
     _loop.install()
     _install_network()
     # Warm the compiler and the code paths a run takes.

@@ -15,7 +15,7 @@ extern "C" {
 
 typedef struct cloche_sandbox cloche_sandbox;
 
-#define CLOCHE_SANDBOX_OPTIONS_VERSION 1
+#define CLOCHE_SANDBOX_OPTIONS_VERSION 2
 
 /** Defaults applied when an option is 0. */
 #define CLOCHE_DEFAULT_TIMEOUT_MS 30000u
@@ -40,11 +40,23 @@ typedef enum cloche_trace_kind {
     CLOCHE_TRACE_LINE = 0,      /**< a line of user code is about to run */
     CLOCHE_TRACE_CALL = 1,      /**< a user function was entered */
     CLOCHE_TRACE_RETURN = 2,    /**< a user function returned */
-    CLOCHE_TRACE_EXCEPTION = 3  /**< an exception was raised in user code */
+    CLOCHE_TRACE_EXCEPTION = 3, /**< an exception was raised in user code */
+    /** The run's trace reached CLOCHE_LIMIT_TRACE: its later events were
+     *  dropped. The last event of that run; line and run are 0, `name`
+     *  says "N bytes of trace events dropped: over the trace cap of C
+     *  bytes". */
+    CLOCHE_TRACE_CUT = 4
 } cloche_trace_kind;
 
+/** Longest name a trace event keeps, in bytes: a longer one is cut to
+ *  this length (at a UTF-8 boundary) followed by "[cloche: N more bytes
+ *  cut]". */
+#define CLOCHE_TRACE_NAME_MAX 256
+
 /** One trace event; `name` is the function (CALL/RETURN), the exception
- *  type (EXCEPTION) or "" (LINE). Borrowed for the duration of the call. */
+ *  type (EXCEPTION) or "" (LINE), with secrets' values replaced by their
+ *  placeholders like every output. Borrowed for the duration of the
+ *  call. */
 typedef struct cloche_trace_event {
     cloche_trace_kind kind;
     uint32_t line;
@@ -81,9 +93,11 @@ typedef struct cloche_sandbox_options {
     uint64_t memory_limit; /**< bytes; 0: CLOCHE_DEFAULT_MEMORY_LIMIT */
     uint64_t stdout_limit; /**< bytes per run; 0: CLOCHE_DEFAULT_OUTPUT_LIMIT */
     uint64_t stderr_limit; /**< bytes per run; 0: CLOCHE_DEFAULT_OUTPUT_LIMIT */
-    /** Nonzero grants the host's real-time clock. Otherwise time.time()
-     *  starts at 2000-01-01T00:00:00Z and advances with elapsed time. */
-    int wall_clock;
+    /** 0 (the default): the guest reads the host's real time. Nonzero: a
+     *  fixed clock for reproducible runs: time.time() starts at this instant
+     *  (ns since the Unix epoch) when the sandbox is created and advances
+     *  with the sandbox's elapsed time; no host time reaches the guest. */
+    uint64_t fixed_clock_ns;
     const char *const *env; /**< "NAME=VALUE" strings seen by the guest */
     size_t env_count;
     const char *const *argv; /**< sys.argv; empty by default */

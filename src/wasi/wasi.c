@@ -99,7 +99,7 @@ int cloche__wasi_new(cloche__wasi **out, const cloche__wasi_config *cfg)
     }
     w->out[0].limit = cfg->stdout_cap;
     w->out[1].limit = cfg->stderr_cap;
-    w->wall_clock = cfg->wall_clock;
+    w->fixed_clock_ns = cfg->fixed_clock_ns;
     w->hook_ud = cfg->hook_ud;
     w->sleep_ns = cfg->sleep_ns;
     w->now_ns = cfg->now_ns;

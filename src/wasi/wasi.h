@@ -53,8 +53,8 @@ typedef struct cloche__wasi_config {
     const char *const *env; /* "K=V", copied */
     size_t envc;
     size_t stdout_cap, stderr_cap; /* bytes kept; exceeding trips a trap */
-    int wall_clock; /* 0: realtime = 2000-01-01T00:00:00Z + monotonic
-                       elapsed; 1: host realtime */
+    uint64_t fixed_clock_ns; /* 0: host realtime; else realtime = this
+                                + monotonic elapsed (reproducible runs) */
     cloche__vfs *root; /* preopen fd 3 named "/" (borrowed); NULL: none */
     /* hooks from the engine glue; any may be NULL */
     void *hook_ud;
@@ -87,7 +87,7 @@ enum {
  * Create a context: fds 0-2 are stdin (always EOF), stdout and stderr
  * (captured), fd 3 is cfg->root as preopen "/".
  * When cfg->root is set, the context also becomes the VFS's timestamp clock
- * (realtime per cfg->wall_clock) until it is freed.
+ * (realtime per cfg->fixed_clock_ns) until it is freed.
  * @param out receives the context; free with cloche__wasi_free
  * @return 0, CLOCHE__ENOMEM, or CLOCHE__EINVAL (NULL strings, argv/env
  *         larger than CLOCHE__WASI_ARGS_MAX, an env entry without '=')

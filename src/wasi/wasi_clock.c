@@ -5,9 +5,11 @@
  * Policy: MONOTONIC counts ns since the context was created, from the
  * now_ns hook (or the host's CLOCK_MONOTONIC). PROCESS_CPUTIME and
  * THREAD_CPUTIME report the same value: the guest has one thread and no
- * separate CPU accounting. REALTIME is 2000-01-01T00:00:00Z plus the
- * monotonic time when wall_clock is 0 (no host time leaks into the box,
- * and runs are reproducible), the host's CLOCK_REALTIME when it is 1.
+ * separate CPU accounting, and it counts from the sandbox's creation, so
+ * process time is never negative. REALTIME is the host's CLOCK_REALTIME
+ * (the wall clock is granted by default), or, with fixed_clock_ns set, that
+ * instant plus the monotonic time (no host time leaks into the box, and
+ * runs are reproducible).
  * Resolution is reported as 1 ns for every clock.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -38,9 +40,9 @@ uint64_t cloche__wasi_monotonic(const cloche__wasi *w)
 
 uint64_t cloche__wasi_realtime(const cloche__wasi *w)
 {
-    if (w->wall_clock)
+    if (!w->fixed_clock_ns)
         return host_clock(CLOCK_REALTIME);
-    return CLOCHE__EPOCH_2000_NS + cloche__wasi_monotonic(w);
+    return w->fixed_clock_ns + cloche__wasi_monotonic(w);
 }
 
 int32_t cloche__wasi_clock_now(const cloche__wasi *w, uint32_t id,

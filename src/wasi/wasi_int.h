@@ -46,7 +46,7 @@ struct cloche__wasi {
     uint32_t nfds, fds_cap;
     cloche__wasi_capture out[2]; /* fd 1, fd 2 */
     cloche__wasi_strings args, env;
-    int wall_clock;
+    uint64_t fixed_clock_ns;
     uint64_t start_ns; /* now_ns at creation (or restore) */
     uint64_t mono_base; /* monotonic time at start_ns (a restored clock) */
     void *hook_ud;
@@ -104,7 +104,7 @@ size_t cloche__wasi_capture_room(const cloche__wasi_capture *c);
 
 /* ns since the context was created. */
 uint64_t cloche__wasi_monotonic(const cloche__wasi *w);
-/* ns since the Unix epoch, per the wall_clock policy. */
+/* ns since the Unix epoch, per the fixed_clock_ns policy. */
 uint64_t cloche__wasi_realtime(const cloche__wasi *w);
 /* Time of a WASI clock (EINVAL for an unknown id). */
 int32_t cloche__wasi_clock_now(const cloche__wasi *w, uint32_t id,

@@ -98,6 +98,7 @@ static inline void tw_default_cfg(tw *t)
     t->cfg.stdout_cap = 64;
     t->cfg.stderr_cap = 16;
     t->cfg.root = t->vfs;
+    t->cfg.fixed_clock_ns = CLOCHE__EPOCH_2000_NS; /* deterministic realtime */
     t->cfg.hook_ud = t;
     t->cfg.sleep_ns = tw_sleep;
     t->cfg.now_ns = tw_now;
