@@ -116,26 +116,132 @@ static wasm_trap_t *host_reply(void *env, wasmtime_caller_t *caller,
     return NULL;
 }
 
-#define TRACE_BATCH_MAX 1024
+/* --- trace ---------------------------------------------------------------
+ * The guest sends lines "K line run name" (K: L, C, R or E). Each run may
+ * send at most CLOCHE_LIMIT_TRACE bytes; past it everything is dropped and
+ * counted, and cloche__trace_end_run reports the count. Lines are read in
+ * place (bounds-checked), so a huge batch costs no host copy; a name keeps
+ * at most CLOCHE_TRACE_NAME_MAX bytes and is scrubbed like all output. */
 
-/* Parse one "K line run name" event; 0 on success. */
-static int parse_event(char *line, cloche_trace_event *ev) {
+#define TRACE_BATCH_MAX 256 /* events per on_trace call */
+#define TRACE_HEAD_MAX 48   /* "K line run " */
+
+typedef struct trace_batch {
+    cloche_trace_event ev[TRACE_BATCH_MAX];
+    char *names[TRACE_BATCH_MAX];
+    size_t n;
+} trace_batch;
+
+static void batch_flush(cloche_sandbox *sb, trace_batch *b) {
+    if (b->n)
+        sb->on_trace(sb->trace_ud, b->ev, b->n);
+    for (size_t i = 0; i < b->n; i++)
+        free(b->names[i]);
+    b->n = 0;
+}
+
+static int leading_digit(const char *s) { return *s >= '0' && *s <= '9'; }
+
+/* Parse "K line run " from line[0..len): the name's offset, or 0 if the
+ * line is malformed. */
+static size_t parse_head(const uint8_t *line, size_t len,
+                         cloche_trace_event *ev) {
     static const char kinds[] = "LCRE";
-    char *sp = strchr(kinds, line[0]);
-    if (!line[0] || !sp || line[1] != ' ')
-        return -1;
+    char head[TRACE_HEAD_MAX + 1];
+    size_t n = len < TRACE_HEAD_MAX ? len : TRACE_HEAD_MAX;
+    memcpy(head, line, n);
+    head[n] = '\0';
+    const char *k = head[0] ? strchr(kinds, head[0]) : NULL;
+    if (!k || head[1] != ' ' || !leading_digit(head + 2))
+        return 0;
     char *end;
-    unsigned long ln = strtoul(line + 2, &end, 10);
-    if (*end != ' ')
-        return -1;
+    unsigned long ln = strtoul(head + 2, &end, 10);
+    if (*end != ' ' || !leading_digit(end + 1))
+        return 0;
     unsigned long run = strtoul(end + 1, &end, 10);
-    if (*end != ' ' && *end != '\0')
-        return -1;
-    ev->kind = (cloche_trace_kind)(sp - kinds);
-    ev->line = (uint32_t)ln;
-    ev->run = (uint32_t)run;
-    ev->name = *end ? end + 1 : "";
-    return 0;
+    size_t at = (size_t)(end - head);
+    if (*end != ' ' && at != len) /* a name follows, or the line ends */
+        return 0;
+    ev->kind = (cloche_trace_kind)(k - kinds);
+    ev->line = ln > UINT32_MAX ? UINT32_MAX : (uint32_t)ln;
+    ev->run = run > UINT32_MAX ? UINT32_MAX : (uint32_t)run;
+    return at < len ? at + 1 : len;
+}
+
+/* The name scrubbed and cut to CLOCHE_TRACE_NAME_MAX (malloc'd). */
+static char *trace_name(const cloche_sandbox *sb, const uint8_t *p,
+                        size_t len) {
+    size_t keep = cloche__utf8_keep(p, len, CLOCHE_TRACE_NAME_MAX), n;
+    char *text = NULL;
+    if (keep == len)
+        return cloche__scrub_copy(sb, p, len, &text, &n) == 0 ? text : NULL;
+    if (!(text = cloche__scrub_cut(sb, p, keep, &n)))
+        return NULL;
+    char mark[64];
+    int m = snprintf(mark, sizeof mark, "[cloche: %zu more bytes cut]",
+                     len - keep);
+    char *t = realloc(text, n + (size_t)m + 1);
+    if (!t) {
+        free(text);
+        return NULL;
+    }
+    memcpy(t + n, mark, (size_t)m + 1);
+    return t;
+}
+
+static void add_event(cloche_sandbox *sb, trace_batch *b, const uint8_t *line,
+                      size_t len) {
+    cloche_trace_event *ev = &b->ev[b->n];
+    size_t at = parse_head(line, len, ev);
+    if (at == 0)
+        return; /* malformed: skipped (its bytes still count) */
+    if (!(b->names[b->n] = trace_name(sb, line + at, len - at)))
+        return;
+    ev->name = b->names[b->n++];
+    if (b->n == TRACE_BATCH_MAX)
+        batch_flush(sb, b);
+}
+
+static uint64_t trace_cap(const cloche_sandbox *sb) {
+    int64_t v = sb->limits[CLOCHE_LIMIT_TRACE];
+    return v > 0 ? (uint64_t)v : 0;
+}
+
+/* Deliver the lines of p[0..len) that fit this run's trace cap. */
+static void take_trace(cloche_sandbox *sb, const uint8_t *p, size_t len) {
+    trace_batch *b = malloc(sizeof *b);
+    size_t at = 0;
+    if (b) {
+        b->n = 0;
+        while (at < len && !sb->trace_dropped) {
+            uint64_t cap = trace_cap(sb);
+            uint64_t room = cap > sb->trace_bytes ? cap - sb->trace_bytes : 0;
+            size_t scan = len - at < room ? len - at : (size_t)room;
+            const uint8_t *nl = memchr(p + at, '\n', scan);
+            size_t l = nl ? (size_t)(nl - (p + at)) : len - at;
+            if (l + 1 > room) /* never scans past the cap */
+                break;
+            sb->trace_bytes += l + 1;
+            add_event(sb, b, p + at, l);
+            at += l + (nl ? 1 : 0);
+        }
+        batch_flush(sb, b);
+        free(b);
+    }
+    sb->trace_dropped += len - at;
+}
+
+void cloche__trace_end_run(cloche_sandbox *sb) {
+    if (!sb->on_trace || !sb->trace_dropped)
+        return;
+    char name[160];
+    snprintf(name, sizeof name,
+             "%llu bytes of trace events dropped: over the trace cap of "
+             "%llu bytes",
+             (unsigned long long)sb->trace_dropped,
+             (unsigned long long)trace_cap(sb));
+    cloche_trace_event ev = {CLOCHE_TRACE_CUT, 0, 0, name};
+    sb->on_trace(sb->trace_ud, &ev, 1);
 }
 
 /* cloche.trace(ptr, len): a batch of trace lines for the embedder. */
@@ -149,23 +255,8 @@ static wasm_trap_t *host_trace(void *env, wasmtime_caller_t *caller,
     const uint8_t *p = cloche__guest_range(sb, (uint32_t)vals[0].i32, len);
     if (!p)
         return wasmtime_trap_new("cloche.trace: out of bounds", 27);
-    if (!sb->on_trace || len == 0)
-        return NULL;
-    char *text = malloc((size_t)len + 1);
-    cloche_trace_event *evs = malloc(TRACE_BATCH_MAX * sizeof *evs);
-    size_t n = 0;
-    if (text && evs) {
-        memcpy(text, p, len); /* copy: the guest's memory is untrusted */
-        text[len] = '\0';
-        for (char *save, *line = strtok_r(text, "\n", &save);
-             line && n < TRACE_BATCH_MAX; line = strtok_r(NULL, "\n", &save))
-            if (parse_event(line, &evs[n]) == 0)
-                n++;
-        if (n)
-            sb->on_trace(sb->trace_ud, evs, n);
-    }
-    free(text);
-    free(evs);
+    if (sb->on_trace && len > 0)
+        take_trace(sb, p, len);
     return NULL;
 }
 

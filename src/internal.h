@@ -134,6 +134,8 @@ struct cloche_sandbox {
     int stop_fd;
     uint32_t stop_exit_code;
     int memory_denied; /* the limiter refused a memory.grow this run */
+    uint64_t trace_bytes;   /* trace text taken this run (host_imports.c) */
+    uint64_t trace_dropped; /* trace text dropped at the cap this run */
 
     char errmsg[CLOCHE__ERRMSG_MAX];
 };
@@ -210,6 +212,9 @@ int cloche__define_net_imports(wasmtime_linker_t *linker, char *err,
  * of bounds; valid until the guest runs again). */
 cloche_sandbox *cloche__caller_sandbox(wasmtime_caller_t *caller);
 uint8_t *cloche__guest_range(cloche_sandbox *sb, uint32_t ptr, uint32_t len);
+/* host_imports.c: after a run, tell on_trace how much of its trace the
+ * cap dropped (a CLOCHE_TRACE_CUT event), if any. */
+void cloche__trace_end_run(cloche_sandbox *sb);
 /* host_imports.c: define one cloche import. */
 int cloche__define_import(wasmtime_linker_t *linker, const char *name,
                           const char *params, const char *results,
@@ -240,8 +245,8 @@ int cloche__admit_call(cloche_sandbox *sb, cloche_call *call,
                        const cloche__callback **cb);
 
 /* run.c: give the run its full budget from `start` (monotonic ns): the
- * deadline from the timeout limit, the fuel limit, no stop recorded. Used
- * by cloche_start and by restoring a pending run. */
+ * deadline from the timeout limit, the fuel limit, the trace cap, no stop
+ * recorded. Used by cloche_start and by restoring a pending run. */
 void cloche__run_arm_budget(cloche_sandbox *sb, uint64_t start);
 
 /* run.c: cloche_start, saying whether the blocking driver drives the run. */
@@ -296,6 +301,15 @@ void cloche__result_set_limit(cloche_result *r, cloche_limit limit,
                               const char *detail);
 void cloche__result_set_crash(cloche_result *r, const char *detail);
 int cloche__result_set_output(cloche_result *r, const cloche__wasi *wasi);
+/* How many of p[0..len) to keep under `cap`: never the first bytes of a
+ * UTF-8 sequence whose rest is cut. */
+size_t cloche__utf8_keep(const uint8_t *p, size_t len, size_t cap);
+/* A malloc'd, NUL-terminated copy of p[0..keep), a text cut there, with
+ * secrets' values replaced (*len: its length). A tail that may begin a
+ * value is dropped too: the value's rest was cut off, so a whole-text
+ * scrub could never match it. NULL when out of memory. */
+char *cloche__scrub_cut(const cloche_sandbox *sb, const uint8_t *p,
+                        size_t keep, size_t *len);
 /* Replace secrets' values by their placeholders in every text (output cut
  * at its cap drops a tail that may begin a value). */
 int cloche__result_scrub(cloche_result *r, const cloche_sandbox *sb);

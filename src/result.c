@@ -88,9 +88,7 @@ int cloche__record_split(const uint8_t *rec, size_t len, uint32_t *status,
     return at == len ? 0 : -1;
 }
 
-/* How many of p[0..len) to keep under `cap`: never the first bytes of a
- * UTF-8 sequence whose rest is cut. */
-static size_t utf8_keep(const uint8_t *p, size_t len, size_t cap) {
+size_t cloche__utf8_keep(const uint8_t *p, size_t len, size_t cap) {
     if (len <= cap)
         return len;
     size_t k = cap;
@@ -99,10 +97,7 @@ static size_t utf8_keep(const uint8_t *p, size_t len, size_t cap) {
     return k;
 }
 
-/* A copy of p[0..keep), a text cut there, with secrets' values replaced.
- * A tail that may begin a value is dropped too: the value's rest was cut
- * off, so a whole-text scrub could never match it. */
-static char *scrub_cut(const cloche_sandbox *sb, const uint8_t *p,
+char *cloche__scrub_cut(const cloche_sandbox *sb, const uint8_t *p,
                        size_t keep, size_t *len) {
     *len = keep;
     if (!sb->net_has_secrets)
@@ -159,8 +154,8 @@ static int take_field(cloche_result *r, const cloche_sandbox *sb, int i,
         r->cut += f->len;
         return 0;
     }
-    size_t keep = utf8_keep(f->data, f->len, (size_t)cap), n;
-    char *text = scrub_cut(sb, f->data, keep, &n);
+    size_t keep = cloche__utf8_keep(f->data, f->len, (size_t)cap), n;
+    char *text = cloche__scrub_cut(sb, f->data, keep, &n);
     r->fields[i] = add_marker(text, n, f->len - keep, cap_name, cap);
     r->cut += f->len - keep;
     return r->fields[i] ? 0 : -1;
@@ -228,7 +223,7 @@ static int scrub_output(const cloche_sandbox *sb, char **text, size_t *len,
     if (!was_cut || !sb->net_has_secrets)
         return cloche__scrub(sb, text, len);
     size_t n;
-    char *clean = scrub_cut(sb, (const uint8_t *)*text, *len, &n);
+    char *clean = cloche__scrub_cut(sb, (const uint8_t *)*text, *len, &n);
     if (!clean)
         return CLOCHE_ENOMEM;
     OPENSSL_cleanse(*text, *len);
@@ -315,7 +310,8 @@ const char *cloche_outcome_name(cloche_outcome o) {
 const char *cloche_limit_name(cloche_limit l) {
     static const char *const names[] = {
         "none",   "timeout",   "fuel",     "memory",           "stdout",
-        "stderr", "callbacks", "callback_timeout", "callback_payload"};
+        "stderr", "callbacks", "callback_timeout", "callback_payload",
+        "trace"};
     return (unsigned)l < CLOCHE_LIMIT__COUNT ? names[l] : "unknown";
 }
 

@@ -22,6 +22,7 @@
 void cloche__run_arm_budget(cloche_sandbox *sb, uint64_t start) {
     sb->stop = CLOCHE__STOP_NONE;
     sb->memory_denied = 0;
+    sb->trace_bytes = sb->trace_dropped = 0;
     uint64_t ms = (uint64_t)sb->limits[CLOCHE_LIMIT_TIMEOUT];
     uint64_t ns = ms > (UINT64_MAX - start) / 1000000u ? UINT64_MAX - start
                                                         : ms * 1000000u;
@@ -138,6 +139,7 @@ static void finish_run(cloche_sandbox *sb) {
     if (cloche__result_set_output(r, sb->wasi) != 0)
         cloche__result_set_crash(r, "out of host memory copying output");
     cloche__network_output_end(sb);
+    cloche__trace_end_run(sb);
     if (cloche__result_scrub(r, sb) != 0)
         cloche__result_set_crash(r, "out of host memory scrubbing secrets");
     cloche__result_set_stats(r, cloche__now_ns() - sb->run_start_ns,

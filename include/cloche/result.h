@@ -38,13 +38,17 @@ typedef enum cloche_limit {
      *  results received). A call over it raises ValueError in the guest
      *  (a setting: it never ends the run by itself). */
     CLOCHE_LIMIT_CALLBACK_PAYLOAD = 8,
+    /** Bytes of trace events per run (default: the stderr limit). Events
+     *  past it are dropped and one CLOCHE_TRACE_CUT event says how much (a
+     *  setting: it never ends the run by itself). */
+    CLOCHE_LIMIT_TRACE = 9,
     CLOCHE_LIMIT__COUNT
 } cloche_limit;
 
 /** "ok", "exception", "limit", "crash", "cancelled". Static string. */
 const char *cloche_outcome_name(cloche_outcome outcome);
 /** "none", "timeout", "fuel", "memory", "stdout", "stderr", "callbacks",
- *  "callback_timeout", "callback_payload". Static string. */
+ *  "callback_timeout", "callback_payload", "trace". Static string. */
 const char *cloche_limit_name(cloche_limit limit);
 
 /*

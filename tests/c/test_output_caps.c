@@ -157,6 +157,113 @@ static void test_secret_cut_by_cap_does_not_leak(void **state) {
     cloche_sandbox_free(sb);
 }
 
+/* --- the trace channel ---------------------------------------------------- */
+
+typedef struct trace_log {
+    size_t events, cuts, longest, placeholders;
+    int saw_value;
+    char last[512];
+    cloche_trace_kind last_kind;
+} trace_log;
+
+static void collect(void *ud, const cloche_trace_event *ev, size_t n) {
+    trace_log *t = ud;
+    for (size_t i = 0; i < n; i++) {
+        size_t len = strlen(ev[i].name);
+        t->events++;
+        t->cuts += ev[i].kind == CLOCHE_TRACE_CUT;
+        t->longest = len > t->longest ? len : t->longest;
+        t->saw_value |= strstr(ev[i].name, "sk-live-") != NULL;
+        t->placeholders +=
+            strstr(ev[i].name, "PLACEHOLDER_FOR_API_KEY") != NULL;
+        t->last_kind = ev[i].kind;
+        snprintf(t->last, sizeof t->last, "%s", ev[i].name);
+    }
+}
+
+static cloche_sandbox *traced(trace_log *t, uint64_t stderr_cap,
+                              const cloche_network_options *net) {
+    cloche_sandbox_options o = CLOCHE_SANDBOX_OPTIONS_INIT;
+    o.on_trace = collect;
+    o.trace_userdata = t;
+    o.stderr_limit = stderr_cap;
+    o.network = net;
+    return test_sandbox(&o);
+}
+
+static void test_trace_capped_per_run(void **state) {
+    (void)state;
+    trace_log t = {0};
+    cloche_sandbox *sb = traced(&t, 1024, NULL);
+    assert_int_equal(cloche_sandbox_limit(sb, CLOCHE_LIMIT_TRACE, -1), 1024);
+    cloche_result_free(test_run_ok(sb, "n = 0\nfor i in range(100000):\n"
+                                       "    n += i\n"));
+    /* Lines are "L 3 1 ": a 1 KiB cap holds ~150 of 200 000 events. */
+    assert_true(t.events < 300);
+    assert_int_equal(t.cuts, 1);
+    assert_int_equal(t.last_kind, CLOCHE_TRACE_CUT);
+    assert_non_null(strstr(t.last, "over the trace cap of 1024 bytes"));
+    /* Per run: the next run starts with the whole cap again. */
+    memset(&t, 0, sizeof t);
+    cloche_result_free(test_run_ok(sb, "x = 1\ny = 2"));
+    assert_true(t.events >= 2 && t.events < 10);
+    assert_int_equal(t.cuts, 0);
+    /* The cap is a limit like the others. */
+    cloche_sandbox_limit(sb, CLOCHE_LIMIT_TRACE, 64u * MiB);
+    memset(&t, 0, sizeof t);
+    cloche_result_free(test_run_ok(sb, "for i in range(1000):\n    pass"));
+    assert_int_equal(t.cuts, 0);
+    assert_true(t.events >= 2000);
+    cloche_sandbox_free(sb);
+}
+
+/* The guest can hand the host any batch it likes: a huge one costs the
+ * host no copy and delivers nothing past the cap. */
+static void test_trace_hostile_batches(void **state) {
+    (void)state;
+    trace_log t = {0};
+    cloche_sandbox *sb = traced(&t, 0, NULL); /* 1 MiB */
+    cloche_result_free(test_run_ok(
+        sb, "import _cloche\n_cloche.trace(b'C 1 1 ' + b'N' * 5000)\n"
+            "_cloche.trace(b'L x 1\\nQ 1 1 f\\nL 1 1 ' + b'\\n' * 3)"));
+    /* The 5000-byte name is cut; the malformed lines are skipped. */
+    assert_int_equal(t.longest, 256 + strlen("[cloche: 4744 more bytes cut]"));
+    assert_int_equal(t.cuts, 0);
+    memset(&t, 0, sizeof t);
+    cloche_result_free(test_run_ok(
+        sb, "import _cloche\n_cloche.trace(b'L 1 1 ' + b'x' * (64 * 2**20))"));
+    assert_int_equal(t.events, 1);
+    assert_int_equal(t.last_kind, CLOCHE_TRACE_CUT);
+    assert_true(t.longest < 200);
+    cloche_sandbox_free(sb);
+}
+
+static void test_trace_names_bounded_and_scrubbed(void **state) {
+    (void)state;
+    static const cloche_net_rule bound[] = {{"localhost", 0}};
+    cloche_secret s = {"API_KEY", VALUE, bound, 1, "PLACEHOLDER_FOR_API_KEY"};
+    cloche_network_options n = {.secrets = &s, .secret_count = 1};
+    trace_log t = {0};
+    cloche_sandbox *sb = traced(&t, 0, &n);
+    cloche_result_free(test_run_ok(
+        sb, "v = 'sk-live-01' + '23456789abcdef'\n"
+            "for name in (v, 'x' * 250 + v):\n"
+            "    try:\n"
+            "        raise type(name, (Exception,), {})()\n"
+            "    except Exception:\n"
+            "        pass\n"
+            "exec('def ' + 'f' * 5000 + '(): pass')\n"
+            "globals()['f' * 5000]()\n"
+            "import _cloche\n"
+            "_cloche.trace(('E 1 1 ' + v).encode())"));
+    assert_false(t.saw_value);
+    assert_true(t.longest <= 256 + 40);
+    /* The whole value (type name, direct batch) became the placeholder;
+     * the value the name cap cut in half left nothing of itself. */
+    assert_int_equal(t.placeholders, 2);
+    cloche_sandbox_free(sb);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_exception_text_capped),
@@ -164,6 +271,9 @@ int main(void) {
         cmocka_unit_test(test_value_capped_and_json_dropped),
         cmocka_unit_test(test_cut_keeps_utf8_whole),
         cmocka_unit_test(test_secret_cut_by_cap_does_not_leak),
+        cmocka_unit_test(test_trace_capped_per_run),
+        cmocka_unit_test(test_trace_hostile_batches),
+        cmocka_unit_test(test_trace_names_bounded_and_scrubbed),
     };
     return cmocka_run_group_tests(tests, test_engine_setup,
                                   test_engine_teardown);

@@ -68,3 +68,13 @@ def test_max_output_caps_value_under_json():
     r = json.loads(p.stdout)
     assert r["value"] is None and r["cut"] > 60 * 2**20 - 2048
     assert r["value_repr"].endswith("over the stdout cap of 1024 bytes]")
+
+
+def test_trace_capped_by_max_output():
+    p = cloche("run", "--trace", "--max-output", "1K", "-c",
+               "n = 0\nfor i in range(200000):\n    n += i")
+    assert p.returncode == 0
+    assert len(p.stderr) < 8192
+    last = p.stderr.splitlines()[-1]
+    assert last.startswith("trace: cut")
+    assert last.endswith("over the trace cap of 1024 bytes")
