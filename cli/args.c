@@ -3,10 +3,13 @@
 #define _DEFAULT_SOURCE 1
 #define _XOPEN_SOURCE 700
 #include <errno.h>
+#include <fcntl.h>
 #include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -88,8 +91,30 @@ int cli_parse_instant(const char *s, uint64_t *out_ns) {
     return -1;
 }
 
+/* Open a regular file for reading. Opening does not block (a FIFO would
+ * wait for a writer forever), and anything but a regular file is refused:
+ * a FIFO, device or socket can stall or never end. */
+static FILE *open_regular(const char *path) {
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
+        return NULL;
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        fprintf(stderr, "cloche: %s: not a regular file\n", path);
+        close(fd);
+        return NULL;
+    }
+    int flags = fcntl(fd, F_GETFL);
+    FILE *f = flags >= 0 && fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) == 0
+                  ? fdopen(fd, "rb")
+                  : NULL;
+    if (!f)
+        close(fd);
+    return f;
+}
+
 int cli_read_file(const char *path, char **out, size_t *len) {
-    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+    FILE *f = strcmp(path, "-") == 0 ? stdin : open_regular(path);
     if (!f)
         return -1;
     size_t cap = 4096, n = 0;

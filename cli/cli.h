@@ -68,7 +68,9 @@ int cli_parse_seconds(const char *s, uint64_t *out_ms);
 int cli_parse_instant(const char *s, uint64_t *out_ns);
 /* Parse a positive decimal integer. Returns 0 or -1. */
 int cli_parse_u64(const char *s, uint64_t *out);
-/* Read a whole file (or "-" for stdin) into a malloc'd buffer. */
+/* Read a whole regular file (or "-" for stdin) into a malloc'd buffer;
+ * a FIFO, device or socket is refused (-1, message printed), never
+ * waited on. */
 int cli_read_file(const char *path, char **out, size_t *len);
 
 /* Subcommands: argv[0] is the subcommand name. */

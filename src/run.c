@@ -182,6 +182,23 @@ static int take_record(cloche_sandbox *sb, uint64_t packed) {
     return 0;
 }
 
+/* Host plumbing (copying the input in, freeing it) is not the run's
+ * work: it runs on fuel of its own, so even a budget of 1 ends in the
+ * fuel limit rather than a failed copy. Returns the run's fuel left. */
+static uint64_t fuel_pause(cloche_sandbox *sb) {
+    uint64_t left = 0;
+    if (sb->engine->fuel_enabled) {
+        wasmtime_context_get_fuel(sb->ctx, &left);
+        wasmtime_context_set_fuel(sb->ctx, UINT64_MAX);
+    }
+    return left;
+}
+
+static void fuel_resume(cloche_sandbox *sb, uint64_t left) {
+    if (sb->engine->fuel_enabled)
+        wasmtime_context_set_fuel(sb->ctx, left);
+}
+
 /*
  * One step into the guest: copy `data` in, call `fn` with it, act on the
  * record. On return the run is DONE or PENDING, or an error is returned.
@@ -191,7 +208,9 @@ static int step(cloche_sandbox *sb, const wasmtime_func_t *fn,
     uint32_t ptr = 0;
     cloche__ticker_enter(sb->engine->ticker);
     wasmtime_context_set_epoch_deadline(sb->ctx, 1);
+    uint64_t fuel = fuel_pause(sb);
     int rc = cloche__guest_copy_in(sb, data, len, &ptr);
+    fuel_resume(sb, fuel);
     wasmtime_val_t res;
     char msg[256];
     int code = -1;
@@ -209,7 +228,9 @@ static int step(cloche_sandbox *sb, const wasmtime_func_t *fn,
         trapped(sb, code, msg);
     } else {
         rc = take_record(sb, (uint64_t)res.of.i64);
+        fuel = fuel_pause(sb);
         cloche__guest_free(sb, ptr); /* a failure only marks for reset */
+        fuel_resume(sb, fuel);
     }
     if (rc == 0 && sb->run_state == CLOCHE__RUN_DONE)
         finish_run(sb);

@@ -106,6 +106,17 @@ static void test_fuel(void **state) {
     cloche_sandbox_free(sb);
 }
 
+/* Copying the code in is the host's work, not the run's: the tiniest
+ * budget still ends in the fuel limit, not a failed copy (issue 10). */
+static void test_tiny_fuel_is_the_fuel_limit(void **state) {
+    (void)state;
+    cloche_sandbox_options o = CLOCHE_SANDBOX_OPTIONS_INIT;
+    o.fuel = 1;
+    cloche_sandbox *sb = test_sandbox(&o);
+    expect_limit(sb, "print(1)", CLOCHE_LIMIT_FUEL);
+    cloche_sandbox_free(sb);
+}
+
 static void test_limit_api(void **state) {
     (void)state;
     cloche_sandbox *sb = test_sandbox(NULL);
@@ -131,6 +142,7 @@ int main(void) {
         cmocka_unit_test(test_raised_memory_error_is_not_a_limit),
         cmocka_unit_test(test_stdout_and_stderr_caps),
         cmocka_unit_test(test_fuel),
+        cmocka_unit_test(test_tiny_fuel_is_the_fuel_limit),
         cmocka_unit_test(test_limit_api),
     };
     return cmocka_run_group_tests(tests, test_engine_setup,

@@ -78,3 +78,19 @@ def test_trace_capped_by_max_output():
     last = p.stderr.splitlines()[-1]
     assert last.startswith("trace: cut")
     assert last.endswith("over the trace cap of 1024 bytes")
+
+
+def test_fuel_of_one_is_the_fuel_limit():
+    p = cloche("run", "--fuel", "1", "--json", "-c", "print(1)")
+    assert p.returncode == 3
+    assert json.loads(p.stdout)["limit"] == "fuel"
+
+
+def test_fifo_script_and_snapshot_refused(tmp_path):
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    for args in (["run", str(fifo)], ["run", "--load", str(fifo), "-c", "1"],
+                 ["resume", str(fifo)], ["run", "/dev/zero"]):
+        p = cloche(*args, timeout=20)
+        assert p.returncode == 2, args
+        assert "not a regular file" in p.stderr
