@@ -38,11 +38,9 @@ int cli_limit_flag(cli_limits *l, const char *cmd, const char *opt,
     return 0;
 }
 
-void cli_limits_apply(const cli_limits *l, cloche_sandbox_options *o,
-                      cloche_engine_options *eo) {
+void cli_limits_apply(const cli_limits *l, cloche_sandbox_options *o) {
     o->timeout_ms = l->timeout_ms;
     o->memory_limit = l->memory;
     o->fuel = l->fuel;
     o->stdout_limit = o->stderr_limit = l->max_output;
-    eo->enable_fuel = l->fuel != 0;
 }

@@ -20,9 +20,8 @@ extern const char cli_limit_usage[];
 int cli_limit_flag(cli_limits *l, const char *cmd, const char *opt,
                    const char *val);
 
-/* Put the limits into sandbox and engine options (fuel needs the
- * engine's metering). */
-void cli_limits_apply(const cli_limits *l, cloche_sandbox_options *o,
-                      cloche_engine_options *eo);
+/* Put the limits given into sandbox options. A fuel limit also needs an
+ * engine with enable_fuel (l->fuel != 0). */
+void cli_limits_apply(const cli_limits *l, cloche_sandbox_options *o);
 
 #endif

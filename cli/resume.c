@@ -44,7 +44,8 @@ static int resume_file(const resume_args *a) {
     cloche_result *r = NULL;
     cloche_engine_options eo = CLOCHE_ENGINE_OPTIONS_INIT;
     cloche_sandbox_options so = CLOCHE_SANDBOX_OPTIONS_INIT;
-    cli_limits_apply(&a->limits, &so, &eo);
+    cli_limits_apply(&a->limits, &so);
+    eo.enable_fuel = a->limits.fuel != 0;
     int rc = cloche_engine_new(&engine, &eo, err, sizeof err);
     if (rc != 0) {
         fprintf(stderr, "cloche resume: engine: %s\n", err);

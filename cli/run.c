@@ -8,18 +8,17 @@
 
 #include "cli.h"
 #include "demo_tools.h"
+#include "limit_flags.h"
 
-static const char run_usage[] =
+static const char run_usage_head[] =
     "usage: cloche run [options] (FILE | -c CODE | -) [ARG...]\n"
     "\n"
     "Run Python in a fresh sandbox. Top-level `await` is allowed.\n"
     "\n"
     "options:\n"
-    "  -c CODE           run CODE instead of a file\n"
-    "  --timeout SECONDS wall-clock limit (default 30)\n"
-    "  --memory SIZE     guest memory limit, e.g. 64M, 1G (default 256M)\n"
-    "  --fuel N          instruction budget (enables fuel metering)\n"
-    "  --max-output SIZE cap on stdout and on stderr each (default 1M)\n"
+    "  -c CODE           run CODE instead of a file\n";
+
+static const char run_usage[] =
     "  --fixed-clock WHEN  a reproducible clock: time starts at WHEN\n"
     "                    (2000-01-01, 2000-01-01T12:00:00Z or epoch seconds)\n"
     "                    instead of the host's real time (the default)\n"
@@ -64,7 +63,7 @@ typedef struct run_args {
     const char *load, *save, *suspend;
     cli_key key;
     int json, demo_tools, stream;
-    uint64_t fuel;
+    cli_limits limits;
     cloche_sandbox_options opts;
     cli_grants grants;
     const char **argv;
@@ -81,8 +80,10 @@ static int usage_error(const char *msg, const char *arg) {
 static int parse_option(run_args *a, int argc, char **argv, int *i) {
     const char *opt = argv[*i];
     const char *val = *i + 1 < argc ? argv[*i + 1] : NULL;
-    int takes = 1, grant;
+    int takes = 1, grant, limit;
     if (strcmp(opt, "-h") == 0 || strcmp(opt, "--help") == 0) {
+        fputs(run_usage_head, stdout);
+        fputs(cli_limit_usage, stdout);
         fputs(run_usage, stdout);
         return CLI_EXIT_OK;
     } else if (strcmp(opt, "--json") == 0) {
@@ -103,6 +104,9 @@ static int parse_option(run_args *a, int argc, char **argv, int *i) {
     } else if ((grant = cli_parse_grant(&a->grants, opt, val)) != 0) {
         if (grant < 0)
             return CLI_EXIT_USAGE;
+    } else if ((limit = cli_limit_flag(&a->limits, "run", opt, val)) != 0) {
+        if (limit < 0)
+            return CLI_EXIT_USAGE;
     } else if (strcmp(opt, "-c") == 0) {
         a->code = val;
     } else if (strcmp(opt, "--load") == 0) {
@@ -114,26 +118,12 @@ static int parse_option(run_args *a, int argc, char **argv, int *i) {
     } else if (strcmp(opt, "--key") == 0) {
         if (cli_load_key(&a->key, val) != 0)
             return CLI_EXIT_USAGE;
-    } else if (strcmp(opt, "--timeout") == 0) {
-        if (cli_parse_seconds(val, &a->opts.timeout_ms))
-            return usage_error("bad --timeout (seconds > 0)", val);
-    } else if (strcmp(opt, "--memory") == 0) {
-        if (cli_parse_size(val, &a->opts.memory_limit))
-            return usage_error("bad --memory (e.g. 64M)", val);
     } else if (strcmp(opt, "--vfs-quota") == 0) {
         if (cli_parse_size(val, &a->opts.vfs_quota))
             return usage_error("bad --vfs-quota (e.g. 16M)", val);
-    } else if (strcmp(opt, "--max-output") == 0) {
-        if (cli_parse_size(val, &a->opts.stdout_limit))
-            return usage_error("bad --max-output (e.g. 1M)", val);
-        a->opts.stderr_limit = a->opts.stdout_limit;
     } else if (strcmp(opt, "--fixed-clock") == 0) {
         if (cli_parse_instant(val, &a->opts.fixed_clock_ns))
             return usage_error("bad --fixed-clock (e.g. 2000-01-01)", val);
-    } else if (strcmp(opt, "--fuel") == 0) {
-        if (cli_parse_u64(val, &a->fuel))
-            return usage_error("bad --fuel (integer > 0)", val);
-        a->opts.fuel = a->fuel;
     } else {
         return usage_error("unknown option", opt);
     }
@@ -185,7 +175,7 @@ static int run_in(cloche_result **r, cloche_sandbox *sb, const run_args *a,
 static int execute(const run_args *a, const char *code, size_t len) {
     char err[512] = "";
     cloche_engine_options eo = CLOCHE_ENGINE_OPTIONS_INIT;
-    eo.enable_fuel = a->fuel != 0;
+    eo.enable_fuel = a->limits.fuel != 0;
     cloche_engine *engine = NULL;
     cloche_sandbox *sb = NULL;
     cloche_result *r = NULL;
@@ -232,6 +222,7 @@ int cli_run_main(int argc, char **argv) {
     a.opts = defaults;
     int rc = parse_args(&a, argc, argv);
     cli_grants_to_options(&a.grants, &a.opts);
+    cli_limits_apply(&a.limits, &a.opts);
     if (rc >= 0) {
         free(a.argv);
         free(a.key.data);
