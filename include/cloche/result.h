@@ -38,9 +38,9 @@ typedef enum cloche_limit {
      *  results received). A call over it raises ValueError in the guest
      *  (a setting: it never ends the run by itself). */
     CLOCHE_LIMIT_CALLBACK_PAYLOAD = 8,
-    /** Bytes of trace events per run (default: the stderr limit). Events
-     *  past it are dropped and one CLOCHE_TRACE_CUT event says how much (a
-     *  setting: it never ends the run by itself). */
+    /** Bytes of trace events per run (default: the stderr limit given at
+     *  creation). Events past it are dropped and one CLOCHE_TRACE_CUT
+     *  event says how much (a setting: it never ends the run by itself). */
     CLOCHE_LIMIT_TRACE = 9,
     CLOCHE_LIMIT__COUNT
 } cloche_limit;
