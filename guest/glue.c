@@ -243,7 +243,7 @@ static void start_python(void) {
  * depth that fits the host's stack (GUEST_MAX_WASM_STACK in src/engine.c,
  * measured by tests/c/test_recursion.c), so these raise RecursionError.
  */
-#define GUEST_C_RECURSION_LIMIT 3000
+#define GUEST_C_RECURSION_LIMIT 2000
 
 static void enter_guest(void) {
     PyThreadState *ts = PyThreadState_GetUnchecked();
@@ -253,6 +253,7 @@ static void enter_guest(void) {
 
 EXPORT("cloche_init") void cloche_init(void) {
     start_python();
+    cloche_guest_install_guards();
     enter_guest();
     g_runtime = PyImport_ImportModule("cloche_guest.runtime");
     PyObject *pre =

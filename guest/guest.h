@@ -10,6 +10,9 @@ PyObject *cloche_guest_compile(PyObject *source, PyObject *filename);
 /* immortal.c: immortalize the image's objects (build time). 0 or -1. */
 int cloche_guest_immortalize_image(void);
 
+/* guards.c: recursion guards on C paths CPython leaves unguarded. */
+void cloche_guest_install_guards(void);
+
 /* net.c: the _cloche.net_* functions (socket shim). */
 extern PyMethodDef cloche_guest_net_methods[];
 

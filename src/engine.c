@@ -10,12 +10,14 @@
 #include "internal.h"
 
 /*
- * Native stack the guest may use. CPython's own C-recursion guard for WASI
- * (Py_C_RECURSION_LIMIT) is sized for a stack about this large; a smaller
- * one turns deep recursion into a trap instead of a RecursionError. The
- * thread calling cloche_run needs this much stack free (docs/threading.md).
+ * Native stack the guest may use. The guest's C-recursion budget
+ * (GUEST_C_RECURSION_LIMIT in guest/glue.c) is sized to fit in it with a
+ * margin for the hungriest C path (tests/c/test_recursion.c); a smaller
+ * stack would turn deep recursion into a trap instead of a RecursionError.
+ * The thread calling cloche_run needs this much stack free, plus its own
+ * (docs/threading.md).
  */
-#define GUEST_MAX_WASM_STACK (2u * 1024u * 1024u)
+#define GUEST_MAX_WASM_STACK (4u * 1024u * 1024u)
 
 /* Worker threads for callback implementations, shared by all sandboxes. */
 #define CALLBACK_WORKERS 16u
@@ -31,6 +33,9 @@ static wasm_config_t *make_config(const cloche_engine_options *o) {
         return NULL;
     wasmtime_config_epoch_interruption_set(config, true);
     wasmtime_config_consume_fuel_set(config, o->enable_fuel != 0);
+    /* wasmtime insists on max_wasm_stack <= async_stack_size (2 MiB by
+     * default) even with async support off, as it is here. */
+    wasmtime_config_async_stack_size_set(config, GUEST_MAX_WASM_STACK);
     wasmtime_config_max_wasm_stack_set(config, GUEST_MAX_WASM_STACK);
     wasmtime_config_parallel_compilation_set(config, true);
     wasmtime_config_cranelift_opt_level_set(config, WASMTIME_OPT_LEVEL_SPEED);

@@ -11,7 +11,7 @@ shift || true
 bash "$CLOCHE_ROOT/tools/toolchain.sh" >/dev/null
 # wasmtime (Rust) and CPython (C) are independent: build them side by side
 # so one's serial phases (configure, linking) overlap the other's compiling.
-wasmtime_log="$CLOCHE_CACHE/wasmtime-$WASMTIME_VERSION.log"
+wasmtime_log="$CLOCHE_CACHE/wasmtime-$WASMTIME_VERSION-build.log"
 bash "$CLOCHE_ROOT/tools/wasmtime.sh" >"$wasmtime_log" 2>&1 &
 wasmtime_pid=$!
 GUEST=$(bash "$CLOCHE_ROOT/tools/guest.sh" | tail -n1)

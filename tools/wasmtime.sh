@@ -4,8 +4,14 @@
 #   $CLOCHE_CACHE/wasmtime-<ver>/{lib/libwasmtime.a,include/}
 . "$(dirname "$0")/common.sh"
 
-FEATURES="cranelift,parallel-compilation,pooling-allocator,cache,disable-logging"
-OUT="$CLOCHE_CACHE/wasmtime-$WASMTIME_VERSION"
+# "async" only so that async_stack_size can be raised: wasmtime requires
+# max_wasm_stack <= async_stack_size even when async support is off, and the
+# guest gets a 4 MiB stack (src/engine.c).
+FEATURES="cranelift,parallel-compilation,pooling-allocator,cache,disable-logging,async"
+# Every crate is pinned by the checksums in tools/wasmtime.Cargo.lock.
+LOCK="$CLOCHE_ROOT/tools/wasmtime.Cargo.lock"
+KEY=$( { [ ! -f "$LOCK" ] || cat "$LOCK"; echo "$FEATURES"; } | sha256sum | cut -c1-8)
+OUT="$CLOCHE_CACHE/wasmtime-$WASMTIME_VERSION-$KEY"
 stamp_ok "$OUT" && { echo "$OUT"; exit 0; }
 
 WORK="$CLOCHE_CACHE/wasmtime-build-$WASMTIME_VERSION"
@@ -35,7 +41,10 @@ TOML
 echo 'pub use wasmtime_c_api::*;' > "$WORK/src/lib.rs"
 
 log "building wasmtime C API $WASMTIME_VERSION (features: $FEATURES)"
-(cd "$WORK" && cargo build --release -j "$JOBS" >&2)
+locked=()
+if [ -f "$LOCK" ]; then cp "$LOCK" "$WORK/Cargo.lock"; locked=(--locked); fi
+(cd "$WORK" && cargo build --release -j "$JOBS" "${locked[@]}" >&2)
+[ -f "$LOCK" ] || cp "$WORK/Cargo.lock" "$LOCK"  # first pin: commit it
 
 mkdir -p "$OUT/lib"
 cp "$WORK/target/release/libcloche_wasmtime.a" "$OUT/lib/libwasmtime.a"

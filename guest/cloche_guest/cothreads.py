@@ -155,6 +155,9 @@ class LockType:
     def _at_fork_reinit(self):
         self._locked = False
 
+    def __reduce_ex__(self, protocol):
+        raise TypeError("cannot pickle '_thread.lock' object")
+
     acquire_lock = acquire
     release_lock = release
     locked_lock = locked
@@ -226,6 +229,9 @@ class RLock:
     def _at_fork_reinit(self):
         self._owner, self._count = None, 0
 
+    def __reduce_ex__(self, protocol):
+        raise TypeError("cannot pickle '_thread.RLock' object")
+
     __enter__ = acquire
 
     def __exit__(self, *exc):
@@ -247,6 +253,9 @@ class _local:
     """
 
     __slots__ = ("_cloche_impl", "__dict__", "__weakref__")
+
+    def __reduce_ex__(self, protocol):
+        raise TypeError("cannot pickle '_thread._local' object")
 
     def __new__(cls, /, *args, **kw):
         if (args or kw) and cls.__init__ is object.__init__:
