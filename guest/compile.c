@@ -70,5 +70,7 @@ PyObject *cloche_guest_compile(PyObject *source, PyObject *filename) {
             result = Py_BuildValue("(Ni)", (PyObject *)code, has_value);
     }
     _PyArena_Free(arena);
+    if (!result && !PyErr_Occurred())
+        PyErr_NoMemory(); /* a parser path that failed to allocate silently */
     return result;
 }

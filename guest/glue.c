@@ -52,6 +52,19 @@ HOST_IMPORT("trace") extern void cloche_host_trace(const uint8_t *buf,
 /* --- memory: sbrk that tells the host when its memory cap said no -------- */
 
 /*
+ * Memory set aside for after a memory-limit trip. The run that tripped may
+ * leave the heap full (its objects are still referenced by globals); the
+ * next run must still be able to compile and run `x = None` to free them.
+ * So the next entry into the guest releases this reserve, and a later entry
+ * takes it back once there is room. Never touched, it costs no private
+ * memory in a sandbox.
+ */
+#define MEMORY_RESERVE (1u << 20)
+static void *g_reserve;
+static int g_memory_tripped; /* sbrk was refused since the last entry */
+static int g_quiet_sbrk;     /* retaking the reserve: a refusal is no trip */
+
+/*
  * wasi-libc's malloc grows the heap through sbrk. Defining sbrk here
  * replaces libc's copy, so a growth the host's memory limiter refused is
  * reported: the host can then tell a limit trip from a MemoryError the
@@ -66,7 +79,10 @@ void *sbrk(intptr_t increment) {
     }
     size_t old = __builtin_wasm_memory_grow(0, (uintptr_t)increment / WASM_PAGE);
     if (old == SIZE_MAX) {
-        cloche_host_memory_denied((uint32_t)increment);
+        if (!g_quiet_sbrk) {
+            g_memory_tripped = 1;
+            cloche_host_memory_denied((uint32_t)increment);
+        }
         errno = ENOMEM;
         return (void *)-1;
     }
@@ -245,7 +261,20 @@ static void start_python(void) {
  */
 #define GUEST_C_RECURSION_LIMIT 2000
 
+static void manage_reserve(void) {
+    if (g_memory_tripped && g_reserve) {
+        free(g_reserve);
+        g_reserve = NULL;
+    } else if (!g_reserve) {
+        g_quiet_sbrk = 1;
+        g_reserve = malloc(MEMORY_RESERVE);
+        g_quiet_sbrk = 0;
+    }
+    g_memory_tripped = 0;
+}
+
 static void enter_guest(void) {
+    manage_reserve();
     PyThreadState *ts = PyThreadState_GetUnchecked();
     if (ts)
         ts->c_recursion_remaining = GUEST_C_RECURSION_LIMIT;
