@@ -27,6 +27,10 @@ size_t cloche_pending_count(cloche_sandbox *sb) {
                : 0;
 }
 
+int cloche_is_pending(const cloche_sandbox *sb) {
+    return sb && sb->run_state == CLOCHE__RUN_PENDING;
+}
+
 cloche_call *cloche_pending_call(cloche_sandbox *sb, size_t i) {
     return sb && sb->run_state == CLOCHE__RUN_PENDING
                ? cloche__hub_at(sb->hub, i)

@@ -93,7 +93,12 @@ int cloche_call_return(cloche_call *call, const char *json, size_t len);
  *  Any thread. @return 0 or CLOCHE_ESTATE (already completed). */
 int cloche_call_fail(cloche_call *call, const char *message);
 
-/** The callback name and call id (borrowed; valid until completion). */
+/** The callback name and call id (borrowed; valid until completion).
+ *  The id is 0 for a call made from sync code (the guest is blocked inside
+ *  it until it completes) and 1 or more for a call of an async batch (the
+ *  run can go PENDING while it is outstanding; ids are unique among the
+ *  run's outstanding calls). An embedder may use this to run a sync-style
+ *  call inline and to queue or hand over async-style ones. */
 const char *cloche_call_name(const cloche_call *call);
 uint32_t cloche_call_id(const cloche_call *call);
 const char *cloche_call_args(const cloche_call *call, size_t *len);
@@ -136,6 +141,16 @@ int cloche_wait(cloche_sandbox *sb);
  * none, when only a timer was due). Returns as cloche_start.
  */
 int cloche_resume(cloche_step *step, cloche_sandbox *sb);
+
+/**
+ * Whether a run is PENDING on the sandbox: cloche_start or cloche_resume
+ * returned CLOCHE_STEP_PENDING, or a PENDING image snapshot was restored,
+ * and the run has not finished since. True also when every call of the
+ * run has been answered but not yet resumed (then cloche_pending_count is
+ * 0). Same thread rules as cloche_pending_count.
+ * @return 1 or 0 (0 for NULL).
+ */
+int cloche_is_pending(const cloche_sandbox *sb);
 
 /** Take the result of a finished (DONE) run: owned by the caller.
  *  @return 0 or CLOCHE_ESTATE. */

@@ -29,3 +29,13 @@ foreach(name network secrets)
   set_tests_properties(integration_${name} PROPERTIES LABELS integration
                        TIMEOUT 600)
 endforeach()
+
+# The state-machine queries the Python package relies on (cloche_is_pending,
+# call ids by style).
+add_executable(test_pending_state ${CMAKE_CURRENT_LIST_DIR}/test_pending_state.c)
+target_link_libraries(test_pending_state PRIVATE cloche_test_harness)
+target_compile_options(test_pending_state PRIVATE ${CLOCHE_WARNINGS})
+target_compile_definitions(test_pending_state PRIVATE ${CLOCHE_POSIX})
+add_test(NAME integration_pending_state COMMAND test_pending_state)
+set_tests_properties(integration_pending_state PROPERTIES LABELS integration
+                     TIMEOUT 600)
