@@ -93,6 +93,48 @@ static void bench_fresh(cloche_engine *e, size_t n) {
     free(total), free(create), free(run), free(destroy), free(faults);
 }
 
+/* (a') the same through a warm pool: check out -> 1+1 -> give back; and a
+ * 10-command session on a pooled sandbox. The pool refills in the
+ * background, so each sample first waits until a sandbox is ready (that
+ * wait is not timed: it stands for the idle time between requests). */
+static void wait_ready(cloche_pool *pool) {
+    while (cloche_pool_ready(pool) == 0)
+        nanosleep(&(struct timespec){0, 200000}, NULL);
+}
+
+static void bench_pool(cloche_engine *e, size_t n) {
+    cloche_pool *pool;
+    int rc = cloche_pool_new(&pool, e, NULL);
+    if (rc)
+        die("pool_new", rc);
+    uint64_t *one = calloc(n, sizeof *one), *ten = calloc(n, sizeof *ten);
+    for (size_t i = 0; i < n; i++) {
+        cloche_sandbox *sb;
+        wait_ready(pool);
+        uint64_t t0 = now_ns();
+        if ((rc = cloche_pool_acquire(pool, &sb)) != 0)
+            die("pool_acquire", rc);
+        cloche_result_free(run_ok(sb, "1+1"));
+        cloche_pool_release(pool, sb);
+        one[i] = now_ns() - t0;
+        wait_ready(pool);
+        t0 = now_ns();
+        if ((rc = cloche_pool_acquire(pool, &sb)) != 0)
+            die("pool_acquire", rc);
+        cloche_result_free(run_ok(sb, "total = 0"));
+        for (int k = 0; k < 9; k++)
+            cloche_result_free(run_ok(sb, "total += 1\ntotal"));
+        cloche_pool_release(pool, sb);
+        ten[i] = now_ns() - t0;
+    }
+    printf("(a') pooled sandbox -> 1+1 -> release median %9.1f us  (n=%zu)\n",
+           median_us(one, n), n);
+    printf("     10-command session, pooled       median %9.1f us\n",
+           median_us(ten, n));
+    cloche_pool_free(pool);
+    free(one), free(ten);
+}
+
 /* (b) ten small runs in one sandbox. */
 static void bench_session(cloche_engine *e, size_t n) {
     uint64_t *samples = calloc(n, sizeof *samples);
@@ -356,6 +398,7 @@ int main(int argc, char **argv) {
     printf("cloche %s bench (engine start %.1f ms)\n", cloche_version(),
            (double)(now_ns() - t0) / 1e6);
     bench_fresh(e, quick ? 20 : 500);
+    bench_pool(e, quick ? 20 : 300);
     bench_session(e, quick ? 20 : 200);
     bench_callbacks(e, quick ? 5 : 21);
     bench_sessions(e, quick ? 5 : 21, quick ? 100 : 1000);

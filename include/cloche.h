@@ -31,5 +31,6 @@
 #include "cloche/sandbox.h"
 #include "cloche/callback.h"
 #include "cloche/session.h"
+#include "cloche/pool.h"
 
 #endif

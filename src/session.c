@@ -22,7 +22,8 @@ enum {
     OP_STATE_LOAD = 3,
     OP_CLEAR = 4,
     OP_PATHS = 5,
-    OP_TRACE = 6
+    OP_TRACE = 6,
+    OP_WARM = 7
 };
 
 #define STATE_MAGIC "CLOCHEST"
@@ -186,6 +187,13 @@ static int leave(cloche_sandbox *sb, int rc) {
 }
 
 void cloche_buffer_free(void *buf) { free(buf); }
+
+int cloche__sandbox_warm(cloche_sandbox *sb) {
+    int rc = enter(sb);
+    if (rc != 0)
+        return rc;
+    return leave(sb, simple_op(sb, OP_WARM, NULL, 0, "warm"));
+}
 
 int cloche_sandbox_clear(cloche_sandbox *sb) {
     int rc = enter(sb);

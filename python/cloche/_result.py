@@ -78,6 +78,7 @@ class Result:
     """Guest linear memory at the end of the run, in bytes (also the peak)."""
     bytes_cut: int
     """Bytes of value/exception text that the output caps left out."""
+    _value: Any
 
     def __init__(self, raw: tuple[Any, ...]) -> None:
         (outcome, limit, stdout, stderr, vrepr, vjson, etype, emsg, tb, detail,

@@ -46,7 +46,7 @@ class Tool(Generic[R]):
         if fn is None and name is None:
             raise TypeError("a tool without a function needs a name")
         self.fn = fn
-        self.name = name or getattr(fn, "__name__", "tool")
+        self.name = name or str(getattr(fn, "__name__", "tool"))
         doc = inspect.getdoc(fn) if fn is not None else None
         self.description = description if description is not None else (doc or "")
         self.timeout = timeout
@@ -114,7 +114,7 @@ def _signature_model(fn: Callable[..., Any], name: str,
         fields[p.name] = (ann, default)
     config = pydantic.ConfigDict(extra="allow" if var_kw else "forbid",
                                  arbitrary_types_allowed=True)
-    model = pydantic.create_model(  # type: ignore[call-overload]
+    model = pydantic.create_model(
         f"{name.replace('.', '_')}_args", __config__=config, **fields)
     return model, var_kw, list(fields)
 
