@@ -8,7 +8,7 @@ target_compile_options(cloche_test_harness PRIVATE ${CLOCHE_WARNINGS})
 target_compile_definitions(cloche_test_harness PRIVATE ${CLOCHE_POSIX})
 
 foreach(name run limits isolation threads callbacks session snapshot
-        snapshot_limits output_caps files mounts recursion)
+        snapshot_limits output_caps files mounts recursion pool)
   add_executable(test_${name} ${CMAKE_CURRENT_LIST_DIR}/test_${name}.c)
   target_link_libraries(test_${name} PRIVATE cloche_test_harness Threads::Threads)
   target_compile_options(test_${name} PRIVATE ${CLOCHE_WARNINGS})
