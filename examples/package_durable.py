@@ -11,7 +11,7 @@ import tempfile
 
 import cloche
 
-ask_human: cloche.Tool[str] = cloche.Tool(
+ask_human = cloche.Tool(
     None, name="ask_human", description="Ask the operator a question.",
     schema={"type": "object", "properties": {"question": {"type": "string"}},
             "required": ["question"]})

@@ -8,7 +8,7 @@ import concurrent.futures
 import datetime
 import json
 import os
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import AsyncGenerator, Callable, Iterable, Mapping
 from types import MappingProxyType, TracebackType
 from typing import Any, TypeVar, Union
 
@@ -192,7 +192,7 @@ class Sandbox:
         return self._result(raw, check)
 
     async def stream(self, code: Code, *, check: bool = False
-                     ) -> AsyncIterator[Output | Result]:
+                     ) -> AsyncGenerator[Output | Result, None]:
         """Run code, yielding :class:`~cloche.Output` chunks as the code
         writes them, and finally the :class:`~cloche.Result`.
 

@@ -39,6 +39,18 @@ class Tool(Generic[R]):
     fn: Callable[..., Any] | None
     is_async: bool
 
+    @overload
+    def __init__(self: Tool[Any], fn: None, *, name: str,
+                 description: str | None = None, timeout: float | None = None,
+                 schema: dict[str, Any] | None = None,
+                 localns: Mapping[str, Any] | None = None) -> None: ...
+
+    @overload
+    def __init__(self, fn: Callable[..., R] | Callable[..., Awaitable[R]], *,
+                 name: str | None = None, description: str | None = None,
+                 timeout: float | None = None, schema: dict[str, Any] | None = None,
+                 localns: Mapping[str, Any] | None = None) -> None: ...
+
     def __init__(self, fn: Callable[..., Any] | None, *, name: str | None = None,
                  description: str | None = None, timeout: float | None = None,
                  schema: dict[str, Any] | None = None,

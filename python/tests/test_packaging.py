@@ -38,8 +38,9 @@ def test_package_is_typed_and_self_contained() -> None:
         assert "libssl" not in libs and "libzstd" not in libs
 
 
-def test_mypy_strict_on_package_and_examples() -> None:
-    files = [str(ROOT / "python" / "cloche"),
+def test_mypy_strict_on_package_examples_and_tests() -> None:
+    files = [str(ROOT / "python" / "cloche"), str(ROOT / "python" / "tests"),
+             str(ROOT / "bench" / "bench_python.py"),
              *map(str, sorted((ROOT / "examples").glob("package_*.py")))]
     p = subprocess.run([sys.executable, "-m", "mypy", "--strict",
                         "--cache-dir", str(ROOT / "build" / "mypy-cache"), *files],

@@ -44,7 +44,8 @@ def test_schema_from_pydantic_models_and_annotated() -> None:
                  unit: Annotated[Literal["m", "km"], pydantic.Field(description="unit")] = "m",
                  ) -> float:
         """Distance between two points."""
-        return ((p.x - q.x) ** 2 + (p.y - q.y) ** 2) ** 0.5 * (1 if unit == "m" else 0.001)
+        d: float = ((p.x - q.x) ** 2 + (p.y - q.y) ** 2) ** 0.5
+        return d * (1 if unit == "m" else 0.001)
 
     s = distance.schema
     assert s["properties"]["unit"]["description"] == "unit"
