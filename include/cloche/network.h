@@ -22,13 +22,16 @@ typedef struct cloche_net_rule {
 
 /**
  * A secret the guest can use but never see. The guest finds a placeholder
- * in os.environ[name]; bytes it sends over the network to a host matching
- * one of `hosts` (over verified TLS, unless secrets_allow_plaintext) have
- * the placeholder replaced by `value`. The value is replaced by the
- * placeholder in everything that comes back: bytes received from any
- * host, the result's stdout/stderr/value/exception, live output and files
- * read out with cloche_sandbox_read_file. Image snapshots never contain a
- * value (cloche_snapshot_save refuses with CLOCHE_ESECRET).
+ * in os.environ[name]. A connection to a host matching one of `hosts`
+ * (over verified TLS, unless secrets_allow_plaintext) carries the secret:
+ * it may only speak HTTP/1.x, and the placeholder is replaced by `value`
+ * inside request header values (never in URLs or bodies); its responses
+ * are scrubbed after chunked framing is undone, and compressed ones are
+ * refused (docs/network.md). The value is replaced by the placeholder in
+ * everything that comes back: bytes received from any host, the result's
+ * stdout/stderr/value/exception, live output and files read out with
+ * cloche_sandbox_read_file. Image snapshots never contain a value
+ * (cloche_snapshot_save refuses with CLOCHE_ESECRET).
  */
 typedef struct cloche_secret {
     const char *name;  /**< [A-Za-z0-9_], 1..64 chars, e.g. "API_KEY" */
@@ -38,7 +41,7 @@ typedef struct cloche_secret {
     /** What the guest sees; NULL: a fresh random one per sandbox, as long
      *  as the value when it is 16..256 bytes ("CLOCHE_<name>_<hex>" or
      *  "CLOCHE_<hex>"), so a response reflecting the secret keeps its
-     *  length and HTTP framing; otherwise
+     *  length (other lengths: the host re-frames such answers); otherwise
      *  "CLOCHE_SECRET_<name>_<32 hex>". Give a fixed one (16..256 bytes,
      *  ideally as long as the value) when a session is snapshotted in one
      *  sandbox and restored in another. */

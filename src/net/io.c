@@ -3,10 +3,14 @@
  *
  * Owns the byte path between the guest and a transport (TCP or TLS):
  *
- *   guest -> send: charge max_bytes_out -> out stream (placeholder->value,
- *            bound secrets only) -> outq -> transport
+ *   guest -> send: charge max_bytes_out -> out stream -> outq -> transport
  *   transport -> in stream (value->placeholder, every secret) -> inq ->
  *            recv: charge max_bytes_in -> guest
+ *
+ * On a connection that carries a secret, the HTTP parser of http.c (heads
+ * checked and substituted in header values) replaces the out stream, and
+ * the one of http_resp.c (framing undone, then scrubbed) the in stream;
+ * other connections pass their bytes out unchanged.
  *
  * Caps count what the guest sees (its own bytes out, scrubbed bytes in).
  * Every wait is bounded by min(deadline, now + io timeout) (poll: by its
@@ -114,14 +118,41 @@ static int drain(cloche__net_conn *c, uint64_t dl)
     return 0;
 }
 
-/* Move the held send tail (unchanged: it never completed) into outq. */
-static int release_send_tail(cloche__net_conn *c)
+/*
+ * Guest bytes towards outq: through the HTTP request parser on a
+ * connection that carries a secret, else through the substitution stream.
+ * release: let a held tail (or partial request head) go unchanged. A
+ * refused request ends the write side, with the reason on n.
+ */
+static int feed_out(cloche__net *n, cloche__net_conn *c, const uint8_t *p,
+                    size_t k, int release)
 {
-    if (cloche__net_stream_held(&c->out_st) == 0)
+    char msg[sizeof n->errmsg] = "";
+    int rc = c->http ? cloche__net_http_send(c->http, &c->out_ps, p, k,
+                                             release, &c->outq, msg,
+                                             sizeof msg)
+         : cloche__net_stream_feed(&c->out_ps, &c->out_st, p, k,
+                                   release ? CLOCHE__NET_FEED_FINAL : 0,
+                                   &c->outq);
+    if (rc == 0)
         return 0;
-    int rc = cloche__net_stream_feed(&c->out_ps, &c->out_st, NULL, 0,
-                                     CLOCHE__NET_FEED_FINAL, &c->outq);
-    return rc ? set_wr_err(c, rc) : 0;
+    if (msg[0])
+        cloche__net_set_error(n, rc, "%s", msg);
+    else
+        cloche__net_set_error(n, rc, "%s", cloche__net_strerror(rc));
+    return set_wr_err(c, rc);
+}
+
+static size_t send_held(const cloche__net_conn *c)
+{
+    return c->http ? cloche__net_http_send_held(c->http)
+                   : cloche__net_stream_held(&c->out_st);
+}
+
+/* Move the held send tail (unchanged: it never completed) into outq. */
+static int release_send_tail(cloche__net *n, cloche__net_conn *c)
+{
+    return send_held(c) ? feed_out(n, c, NULL, 0, 1) : 0;
 }
 
 int cloche__net_send(cloche__net *n, int h, const uint8_t *data, size_t len,
@@ -156,10 +187,9 @@ int cloche__net_send(cloche__net *n, int h, const uint8_t *data, size_t len,
         if (rc)
             break;
         size_t k = len - done < c->out_chunk ? len - done : c->out_chunk;
-        rc = cloche__net_stream_feed(&c->out_ps, &c->out_st, data + done, k, 0,
-                                     &c->outq);
+        rc = feed_out(n, c, data + done, k, 0);
         if (rc)
-            return set_wr_err(c, rc);
+            return rc;
         done += k;
         n->used_out += k;
     }
@@ -196,23 +226,38 @@ static int deliver(cloche__net *n, cloche__net_conn *c, uint8_t *buf,
     return 0;
 }
 
+/* The receive stream whose short held tail a lull may release. */
+static const cloche__net_stream *in_stream(const cloche__net_conn *c)
+{
+    return c->http ? cloche__net_http_body(c->http) : &c->in_st;
+}
+
+/* Bytes from the transport towards inq, scrubbed (through the HTTP
+ * response parser on a connection that carries a secret). */
 static int feed_in(cloche__net *n, cloche__net_conn *c, const uint8_t *p,
                    size_t k, int flags)
 {
-    int rc = cloche__net_stream_feed(&n->scrub_ps, &c->in_st, p, k, flags,
-                                     &c->inq);
-    if (rc)
+    char msg[sizeof n->errmsg] = "";
+    int rc = c->http ? cloche__net_http_recv(c->http, &n->scrub_ps, p, k,
+                                             flags, &c->inq, msg, sizeof msg)
+                     : cloche__net_stream_feed(&n->scrub_ps, &c->in_st, p, k,
+                                               flags, &c->inq);
+    if (rc) {
+        cloche__net_set_error(n, rc, "%s",
+                              msg[0] ? msg : cloche__net_strerror(rc));
         return set_broken(c, rc);
+    }
     c->hold_since =
-        cloche__net_stream_held(&c->in_st) ? cloche__net_now_ns() : 0;
+        cloche__net_stream_held(in_stream(c)) ? cloche__net_now_ns() : 0;
     return 0;
 }
 
 /* When a short held tail may be released (0: it may not). */
 static uint64_t release_at(const cloche__net_conn *c)
 {
-    if (cloche__net_stream_held(&c->in_st) == 0 ||
-        cloche__net_stream_pending(&c->in_st) >= CLOCHE__NET_RELEASE_MAX)
+    const cloche__net_stream *st = in_stream(c);
+    if (cloche__net_stream_held(st) == 0 ||
+        cloche__net_stream_pending(st) >= CLOCHE__NET_RELEASE_MAX)
         return 0;
     return c->hold_since + CLOCHE__NET_RELEASE_GRACE_MS * 1000000ull;
 }
@@ -269,7 +314,7 @@ int cloche__net_recv(cloche__net *n, int h, uint8_t *buf, size_t cap,
     if (cap == 0)
         return 0;
     uint64_t dl = cloche__net_deadline(deadline_ns, n->io_timeout_ms);
-    if (can_write(c) && release_send_tail(c) == 0)
+    if (can_write(c) && release_send_tail(n, c) == 0)
         (void)drain(c, 0); /* the peer may be waiting for it */
     for (;;) {
         if (c->inq.len > c->inq_off)
@@ -299,7 +344,7 @@ int cloche__net_flush(cloche__net *n, int h, uint64_t deadline_ns)
         return c->wr_err;
     if (c->wr_shut)
         return 0; /* flushed when it was shut */
-    int rc = release_send_tail(c);
+    int rc = release_send_tail(n, c);
     if (rc == 0)
         rc = drain(c, cloche__net_deadline(deadline_ns, n->io_timeout_ms));
     return rc;
@@ -322,7 +367,7 @@ int cloche__net_shutdown(cloche__net *n, int h, int how)
     }
     if (how != SHUT_RD && !c->wr_shut) {
         if (can_write(c)) {
-            rc = release_send_tail(c);
+            rc = release_send_tail(n, c);
             if (rc == 0)
                 rc = drain(c, cloche__net_deadline(CLOCHE__NET_NO_DEADLINE,
                                                    n->io_timeout_ms));
@@ -341,7 +386,7 @@ int cloche__net_close(cloche__net *n, int h)
     cloche__net_conn *c = cloche__net_lookup(n, h);
     if (!c)
         return lookup_fail(n, h);
-    if (can_write(c) && release_send_tail(c) == 0) {
+    if (can_write(c) && release_send_tail(n, c) == 0) {
         uint64_t t = n->io_timeout_ms < CLOSE_LINGER_MS ? n->io_timeout_ms
                                                         : CLOSE_LINGER_MS;
         (void)drain(c, cloche__net_deadline(CLOCHE__NET_NO_DEADLINE, t));
@@ -432,7 +477,7 @@ int cloche__net_poll(cloche__net *n, cloche__net_pollfd *fds, size_t nfds,
     struct pollfd pf[CLOCHE__NET_MAX_OPEN];
     for (size_t i = 0; i < nfds; i++) {
         cloche__net_conn *c = cloche__net_lookup(n, fds[i].handle);
-        if (c && can_write(c) && release_send_tail(c) == 0)
+        if (c && can_write(c) && release_send_tail(n, c) == 0)
             (void)drain(c, 0);
     }
     for (;;) {

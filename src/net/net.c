@@ -343,6 +343,7 @@ void cloche__net_conn_remove(cloche__net *n, int h)
     }
     if (c->fd >= 0)
         close(c->fd);
+    cloche__net_http_free(c->http);
     cloche__net_stream_free(&c->out_st);
     cloche__net_stream_free(&c->in_st);
     cloche__net_buf_free(&c->outq);
@@ -431,14 +432,24 @@ static int open_transport(cloche__net *n, cloche__net_conn *c, int tls,
     return rc;
 }
 
-static void init_conn(cloche__net *n, cloche__net_conn *c, int tls)
+/* Bind the secrets that apply to c; a connection that carries one speaks
+ * HTTP/1.x under the host's eye (http.c). 0 or ENOMEM. */
+static int bind_secrets(cloche__net *n, cloche__net_conn *c, int tls)
 {
     cloche__net_patset_init(&c->out_ps, n->sub_pats, n->nsecrets,
                             bound_secrets(n, &c->host, c->port, tls));
     c->out_chunk = cloche__net_chunk(&c->out_ps);
+    if (c->out_ps.mask == 0 || c->http)
+        return 0;
+    return cloche__net_http_new(&c->http);
+}
+
+static int init_conn(cloche__net *n, cloche__net_conn *c, int tls)
+{
     c->in_chunk = cloche__net_chunk(&n->scrub_ps);
     c->outq.max = 4u << 20;
     c->inq.max = 4u << 20;
+    return bind_secrets(n, c, tls);
 }
 
 static int admit(cloche__net *n, const char *host, uint16_t port,
@@ -490,8 +501,12 @@ int cloche__net_connect(cloche__net *n, const char *host, uint16_t port,
         c->port = port;
         rc = open_transport(n, c, tls != 0, dl, msg, sizeof msg);
     }
+    if (rc == 0 && init_conn(n, c, tls != 0))
+        rc = cloche__net_fail(msg, sizeof msg, CLOCHE__NET_ENOMEM,
+                              "out of memory");
     if (rc) {
         if (c) {
+            cloche__net_http_free(c->http);
             cloche__net_tls_free(c->tls);
             if (c->fd >= 0)
                 close(c->fd);
@@ -500,7 +515,6 @@ int cloche__net_connect(cloche__net *n, const char *host, uint16_t port,
         snprintf(n->errmsg, sizeof n->errmsg, "%s", msg);
         return cloche__net_fail(err, errlen, rc, "%s", msg);
     }
-    init_conn(n, c, tls != 0);
     c->gen = n->next_gen;
     n->next_gen = n->next_gen >= 0x7fffffu ? 1 : n->next_gen + 1;
     n->conns[slot] = c;
@@ -522,7 +536,9 @@ static int idle_open(const cloche__net_conn *c)
            !c->rd_done && c->outq.len == c->outq_off &&
            c->inq.len == c->inq_off &&
            cloche__net_stream_pending(&c->out_st) == 0 &&
-           cloche__net_stream_held(&c->in_st) == 0 && !unread_in_kernel(c);
+           cloche__net_stream_held(&c->in_st) == 0 &&
+           (!c->http || cloche__net_http_idle(c->http)) &&
+           !unread_in_kernel(c);
 }
 
 int cloche__net_starttls(cloche__net *n, int h, uint64_t deadline_ns)
@@ -554,8 +570,10 @@ int cloche__net_starttls(cloche__net *n, int h, uint64_t deadline_ns)
         return cloche__net_set_error(n, rc, "%s", msg);
     }
     /* Secrets bound to this host apply from now on, inside TLS only. */
-    cloche__net_patset_init(&c->out_ps, n->sub_pats, n->nsecrets,
-                            bound_secrets(n, &c->host, c->port, 1));
-    c->out_chunk = cloche__net_chunk(&c->out_ps);
+    if (bind_secrets(n, c, 1) != 0) {
+        c->broken = 1;
+        c->broken_code = CLOCHE__NET_ENOMEM;
+        return cloche__net_set_error(n, CLOCHE__NET_ENOMEM, "out of memory");
+    }
     return 0;
 }

@@ -8,7 +8,8 @@
  * check (after resolution, and to the very address that was checked), and
  * within per-run caps on connections and bytes. Secrets are substituted for
  * their placeholders on the way out (only towards the hosts they are bound
- * to) and scrubbed on the way in. docs/network.md has the rules.
+ * to, only inside HTTP request header values) and scrubbed on the way in
+ * (after HTTP framing is undone). docs/network.md has the rules.
  *
  * Deadlines: every call that may wait takes `deadline_ns`, an absolute
  * CLOCK_MONOTONIC time in nanoseconds (cloche__net_now_ns() is that clock).
@@ -209,16 +210,18 @@ int cloche__net_starttls(cloche__net *n, int h, uint64_t deadline_ns);
 
 /**
  * Send up to len bytes; *sent = bytes of data consumed (short only when the
- * byte cap or the deadline cut it). Placeholders of secrets bound to this
- * connection (its host and port match the secret's rules, and it is TLS
- * unless secrets_allow_plaintext) are replaced by their values, also when
- * split across calls: a
- * tail that may begin a placeholder is held back until the next send, or
- * until recv, poll, flush, shutdown or close releases it unchanged.
- * Counts consumed bytes against max_bytes_out. Waits up to min(deadline_ns,
- * now + io_timeout_ms). Returns 0 (possibly with *sent < len),
- * CLOCHE__NET_ETIMEDOUT if nothing could be sent, ELIMIT, ECLOSED (after
- * shutdown for writing, or peer reset), EBADF, ETLS, EIO, ENOMEM.
+ * byte cap or the deadline cut it). A connection that carries a secret
+ * (its host and port match a secret's rules, and it is TLS unless
+ * secrets_allow_plaintext) takes HTTP/1.x requests only: each head is held
+ * until complete, checked, and sent with the bound secrets' placeholders
+ * replaced by their values inside header values (docs/network.md); recv,
+ * poll, flush, shutdown or close release a partial head unchanged. Other
+ * connections pass bytes unchanged. Counts consumed bytes against
+ * max_bytes_out. Waits up to min(deadline_ns, now + io_timeout_ms).
+ * Returns 0 (possibly with *sent < len), CLOCHE__NET_ETIMEDOUT if nothing
+ * could be sent, EDENIED (a request the host will not carry a secret in;
+ * the write side is over), ELIMIT, ECLOSED (after shutdown for writing, or
+ * peer reset), EBADF, ETLS, EIO, ENOMEM.
  */
 int cloche__net_send(cloche__net *n, int h, const uint8_t *data, size_t len,
                      uint64_t deadline_ns, size_t *sent);
@@ -228,10 +231,12 @@ int cloche__net_send(cloche__net *n, int h, const uint8_t *data, size_t len,
  * EOF (or cap == 0). Every secret value is replaced by its placeholder,
  * also across reads: a tail that may begin a value is held back until more
  * data, EOF, or - for a held tail shorter than 4 bytes only - a 20 ms lull
- * (docs/network.md, "Secrets"). First releases any held send tail.
+ * (docs/network.md, "Secrets"). On a connection that carries a secret,
+ * responses are parsed: heads scrubbed whole, bodies de-chunked, scrubbed
+ * and re-chunked, coded bodies refused. First releases any held send tail.
  * Counts delivered bytes against max_bytes_in. Waits up to min(deadline_ns,
  * now + io_timeout_ms). Returns 0, ETIMEDOUT, ELIMIT, ECLOSED, EBADF, ETLS,
- * EIO, ENOMEM.
+ * EDENIED (a response refused), EIO (also a malformed response), ENOMEM.
  */
 int cloche__net_recv(cloche__net *n, int h, uint8_t *buf, size_t cap,
                      uint64_t deadline_ns, size_t *got);

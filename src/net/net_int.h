@@ -6,6 +6,8 @@
  * conn.c     clock, deadlines, non-blocking TCP, waiting on a descriptor
  * tls.c      the OpenSSL client (context, socket BIO, handshake, I/O)
  * secrets.c  placeholder/value substitution streams and scrubbing
+ * http.c     HTTP/1.x framing on connections that carry a secret: shared
+ *            parsing and the request side; http_resp.c the response side
  * alloc.c    counted allocation, wiping, the bounded buffer
  * net.c      status names, policy check and copy, handle table, connect
  * io.c       send, recv, flush, shutdown, close, poll
@@ -201,6 +203,10 @@ typedef struct cloche__net_stream {
 #define CLOCHE__NET_FEED_MASK 4   /* FINAL: a held tail of >= RELEASE_MAX
                                      bytes that begins a `from` becomes
                                      that pattern's `to` (values only!) */
+#define CLOCHE__NET_FEED_KEEP_LEN 8 /* MASK: such a tail becomes as many
+                                       bytes of `to` as it had (at most
+                                       all of it): a Content-Length body
+                                       keeps its length */
 
 /**
  * Feed len bytes (len <= cloche__net_chunk(ps)) and append the output that
@@ -221,6 +227,66 @@ size_t cloche__net_chunk(const cloche__net_patset *ps);
 int cloche__net_scrub_with(const cloche__net_patset *ps, const uint8_t *in,
                            size_t len, uint8_t **out, size_t *out_len);
 
+/**
+ * Replace every match in in[0..len) as one whole buffer (FINAL is implied;
+ * add MASK for value -> placeholder) and append the result to out.
+ * 0 or ENOMEM (out's cap reached: out may hold part of the result).
+ */
+int cloche__net_subst_into(const cloche__net_patset *ps, const uint8_t *in,
+                           size_t len, int flags, cloche__net_buf *out);
+/** The length cloche__net_subst_into would append (SIZE_MAX: overflow). */
+size_t cloche__net_subst_count(const cloche__net_patset *ps,
+                               const uint8_t *in, size_t len, int flags);
+
+/* ---- http.c, http_resp.c: HTTP/1.x on connections that carry a secret -- */
+
+#define CLOCHE__NET_HTTP_HEAD_MAX (64u << 10)   /* a head or trailer, as sent */
+#define CLOCHE__NET_HTTP_REQ_OUT_MAX (1u << 20) /* a request head, substituted */
+#define CLOCHE__NET_HTTP_LINE_MAX 4096u         /* a chunk-size line */
+#define CLOCHE__NET_HTTP_QUEUE 64u              /* requests awaiting answers */
+
+/** Both directions of one connection's HTTP/1.x exchange (http.c). */
+typedef struct cloche__net_http cloche__net_http;
+
+int cloche__net_http_new(cloche__net_http **out);
+/** Wipe and free. NULL is fine. */
+void cloche__net_http_free(cloche__net_http *h);
+
+/**
+ * Guest -> server. Requests are parsed as they arrive; a request head is
+ * held until it is complete, checked, and sent with placeholders replaced
+ * (ps) inside header values only, Accept-Encoding set to identity. Request
+ * lines, bodies and trailers pass unchanged. release: let a partial head go
+ * now, unchanged (no substitution for the rest of that head). Appends to
+ * out. 0, EDENIED or EINVAL (a request cloche will not send; message in
+ * err), ENOMEM.
+ */
+int cloche__net_http_send(cloche__net_http *h, const cloche__net_patset *ps,
+                          const uint8_t *in, size_t len, int release,
+                          cloche__net_buf *out, char *err, size_t errlen);
+/** Guest bytes held back (a partial request head not yet released). */
+size_t cloche__net_http_send_held(const cloche__net_http *h);
+
+/**
+ * Server -> guest. Responses are parsed as they arrive: heads and trailers
+ * are scrubbed whole, bodies are scrubbed as one stream per response (the
+ * chunked framing is decoded first and the scrubbed content re-framed), a
+ * response with a content or transfer coding other than identity/chunked
+ * is refused. flags: 0, FINAL|MASK (the transport reached EOF), or
+ * FINAL|CARRY (release the body stream's short held tail after a lull).
+ * Appends to out. 0, EDENIED, EIO (malformed response), ENOMEM.
+ */
+int cloche__net_http_recv(cloche__net_http *h, const cloche__net_patset *ps,
+                          const uint8_t *in, size_t len, int flags,
+                          cloche__net_buf *out, char *err, size_t errlen);
+/** The current response body's scrub stream (its held tail may be
+ *  released after a lull). */
+const cloche__net_stream *cloche__net_http_body(const cloche__net_http *h);
+/** Bytes received but not yet handed on (partial head, held body tail). */
+size_t cloche__net_http_recv_held(const cloche__net_http *h);
+/** 1 between messages: nothing held, no request awaiting its answer. */
+int cloche__net_http_idle(const cloche__net_http *h);
+
 /* ---- net.c: the context and its connections --------------------------- */
 
 typedef struct cloche__net_conn {
@@ -240,6 +306,7 @@ typedef struct cloche__net_conn {
     cloche__net_buf outq; /* substituted bytes not yet written: [outq_off, len) */
     size_t outq_off;
     size_t out_chunk;
+    cloche__net_http *http; /* non-NULL: secrets bound here; HTTP/1.x only */
     cloche__net_stream in_st; /* value -> placeholder, all secrets */
     cloche__net_buf inq;      /* scrubbed bytes for the guest: [inq_off, len) */
     size_t inq_off;

@@ -152,9 +152,12 @@ static scan_result scan(const cloche__net_patset *ps, const uint8_t *w,
             masked = 1;
         }
         if (m >= 0 && i + ps->pats[m].from_len > skip) {
+            size_t to_len = ps->pats[m].to_len;
+            if (masked && (flags & CLOCHE__NET_FEED_KEEP_LEN) && avail < to_len)
+                to_len = avail; /* a framed body keeps its length */
             if (i > run)
                 put(out, w + run, i - run);
-            put(out, ps->pats[m].to, ps->pats[m].to_len);
+            put(out, ps->pats[m].to, to_len);
             i = masked ? len : i + ps->pats[m].from_len;
             run = i;
             r.lit_from = i;
@@ -259,6 +262,26 @@ int cloche__net_scrub_with(const cloche__net_patset *ps, const uint8_t *in,
     *out = dst;
     *out_len = count.len;
     return 0;
+}
+
+size_t cloche__net_subst_count(const cloche__net_patset *ps,
+                               const uint8_t *in, size_t len, int flags)
+{
+    if (ps->max_from == 0)
+        return len;
+    sink count = {0};
+    (void)scan(ps, in, len, 0, flags | CLOCHE__NET_FEED_FINAL, &count);
+    return count.rc ? SIZE_MAX : count.len;
+}
+
+int cloche__net_subst_into(const cloche__net_patset *ps, const uint8_t *in,
+                           size_t len, int flags, cloche__net_buf *out)
+{
+    if (ps->max_from == 0)
+        return cloche__net_buf_append(out, in, len);
+    sink k = {.buf = out};
+    (void)scan(ps, in, len, 0, flags | CLOCHE__NET_FEED_FINAL, &k);
+    return k.rc;
 }
 
 int cloche__net_scrub(const cloche__net *n, const uint8_t *in, size_t len,

@@ -80,7 +80,16 @@ static inline cloche_sandbox *net_sandbox(cloche_network_options *n) {
 
 static inline srv *start_server(srv_mode mode, SSL_CTX *tls,
                                 const srv_step *script, size_t nscript) {
-    srv_config c = {0, mode, tls, script, nscript, 0};
+    srv_config c = {.mode = mode, .tls = tls, .script = script,
+                    .nscript = nscript};
+    srv *s = NULL;
+    assert_int_equal(srv_start(&s, &c), 0);
+    return s;
+}
+
+/* An HTTP/1.1 server (keep-alive) answering with fn. */
+static inline srv *start_http_server(SSL_CTX *tls, srv_http_fn fn) {
+    srv_config c = {.mode = SRV_HTTP, .tls = tls, .http = fn};
     srv *s = NULL;
     assert_int_equal(srv_start(&s, &c), 0);
     return s;

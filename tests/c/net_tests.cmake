@@ -60,7 +60,7 @@ set_target_properties(cloche_net_fixtures PROPERTIES C_STANDARD 11
                       C_STANDARD_REQUIRED ON C_EXTENSIONS OFF)
 
 set(CLOCHE_NET_TESTS test_net_policy test_net_secrets test_net_tcp
-    test_net_tls test_net_substitute)
+    test_net_tls test_net_substitute test_net_http)
 
 foreach(t IN LISTS CLOCHE_NET_TESTS)
   add_executable(${t} "${CMAKE_CURRENT_LIST_DIR}/${t}.c")

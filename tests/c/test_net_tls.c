@@ -172,6 +172,7 @@ static size_t recv_until(cloche__net *n, int h, uint8_t *buf, size_t len)
 static void test_tls_round_trip(void **state)
 {
     fx *f = *state;
+    f->p.nsecrets = 0; /* raw bytes: no secret, no HTTP */
     start(f, M.s_good, SRV_ECHO);
     int h = dial(f, "localhost");
     if (h < 0)
@@ -282,6 +283,7 @@ static void test_tls_ip_literal(void **state)
 static void test_tls_peer_close(void **state)
 {
     fx *f = *state;
+    f->p.nsecrets = 0; /* raw bytes: no secret, no HTTP */
     start(f, M.s_good, SRV_CLOSE);
     int h = dial(f, "localhost");
     assert_true(h >= 0);
@@ -300,38 +302,83 @@ static void test_tls_peer_close(void **state)
     assert_true(rc == CLOCHE__NET_ECLOSED || rc == CLOCHE__NET_ETLS);
 }
 
+/* An echo over HTTP/1.1 (Content-Length), for the secret tests. */
+static int echo_http(void *ud, const uint8_t *req, size_t len, srv_buf *r)
+{
+    (void)ud;
+    srv_buf_printf(r, "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n\r\n", len);
+    srv_buf_add(r, req, len);
+    return 0;
+}
+
+static void start_http(srv **s, SSL_CTX *tls)
+{
+    srv_config c = {.mode = SRV_HTTP, .tls = tls, .http = echo_http};
+    assert_int_equal(srv_start(s, &c), 0);
+}
+
+#define REQ "GET / HTTP/1.1\r\nAuthorization: Bearer " PH "\r\n\r\n"
+
+/* Receive until the answer's end ("0\r\n\r\n": the host re-frames the
+ * echo as chunked, PH being longer than VALUE), NUL-terminated. */
+static void recv_answer(cloche__net *n, int h, char *buf, size_t cap)
+{
+    size_t have = 0;
+    buf[0] = '\0';
+    while (!strstr(buf, "0\r\n\r\n")) {
+        size_t got = 0;
+        assert_true(have + 1 < cap);
+        EQ(cloche__net_recv(n, h, (uint8_t *)buf + have, cap - 1 - have,
+                            SOON(3000), &got),
+           0);
+        assert_true(got > 0);
+        have += got;
+        buf[have] = '\0';
+    }
+}
+
+/* What server s received on connection i, NUL-terminated (static). */
+static const char *wire_of(srv *s, size_t i, size_t want)
+{
+    static char w[4096];
+    EQ(srv_wait_received(s, i, want, 3000), 0);
+    size_t n = srv_received(s, i, (uint8_t *)w, sizeof w - 1);
+    w[n] = '\0';
+    return w;
+}
+
 /* By default a secret is substituted only inside TLS. */
 static void test_tls_secret_only_inside_tls(void **state)
 {
     fx *f = *state;
-    start(f, M.s_good, SRV_ECHO);
+    start_http(&f->s, M.s_good);
+    assert_int_equal(cloche__net_new(&f->n, &f->p), 0);
     srv *plain = NULL;
     srv_config pc = {.mode = SRV_ECHO};
     assert_int_equal(srv_start(&plain, &pc), 0);
-    const char *msg = "Authorization: Bearer " PH "\r\n";
-    size_t ml = strlen(msg);
+    size_t ml = strlen(REQ);
     /* TLS to the bound host: the server gets the value ... */
     int h = dial(f, "localhost");
     assert_true(h >= 0);
-    send_all(f->n, h, msg, ml);
-    const char *wire = "Authorization: Bearer " VALUE "\r\n";
-    EQ(srv_wait_received(f->s, 0, strlen(wire), 3000), 0);
-    uint8_t got[256];
-    EQ(srv_received(f->s, 0, got, sizeof got), strlen(wire));
-    assert_memory_equal(got, wire, strlen(wire));
+    send_all(f->n, h, REQ, ml);
+    const char *wire = "GET / HTTP/1.1\r\nAuthorization: Bearer " VALUE "\r\n"
+                       "Accept-Encoding: identity\r\n\r\n";
+    assert_string_equal(wire_of(f->s, 0, strlen(wire)), wire);
     /* ... and its echo comes back as the placeholder */
-    uint8_t back[256];
-    EQ(recv_until(f->n, h, back, ml), ml);
-    assert_memory_equal(back, msg, ml);
-    /* plain TCP to the same host: the placeholder goes out unchanged */
+    char back[1024];
+    recv_answer(f->n, h, back, sizeof back);
+    assert_non_null(strstr(back, "Transfer-Encoding: chunked\r\n"));
+    assert_non_null(strstr(back, "Authorization: Bearer " PH "\r\n"));
+    assert_null(strstr(back, VALUE));
+    /* plain TCP to the same host: the placeholder goes out unchanged and
+     * the connection is not parsed as HTTP */
     int p = cloche__net_connect(f->n, "localhost", srv_port(plain), 0,
                                 SOON(3000), f->err, sizeof f->err);
     assert_true(p >= 0);
-    send_all(f->n, p, msg, ml);
-    EQ(srv_wait_received(plain, 0, ml, 3000), 0);
-    EQ(srv_received(plain, 0, got, sizeof got), ml);
-    assert_memory_equal(got, msg, ml);
-    EQ(recv_until(f->n, p, back, ml), ml);
+    const char *msg = "Authorization: Bearer " PH "\r\n";
+    send_all(f->n, p, msg, strlen(msg));
+    assert_string_equal(wire_of(plain, 0, strlen(msg)), msg);
+    EQ(recv_until(f->n, p, (uint8_t *)back, strlen(msg)), strlen(msg));
     srv_stop(plain);
 }
 
@@ -340,21 +387,22 @@ static void test_tls_secret_only_inside_tls(void **state)
 static void test_tls_starttls(void **state)
 {
     fx *f = *state;
-    start(f, M.s_good, SRV_ECHO);
+    start_http(&f->s, M.s_good);
+    assert_int_equal(cloche__net_new(&f->n, &f->p), 0);
     int h = cloche__net_connect(f->n, "localhost", srv_port(f->s), 0,
                                 SOON(3000), f->err, sizeof f->err);
     assert_true(h >= 0);
     EQ(cloche__net_starttls(f->n, h, SOON(3000)), 0);
     EQ(cloche__net_starttls(f->n, h, SOON(3000)), CLOCHE__NET_EINVAL);
-    const char *msg = "Bearer " PH "\n";
-    send_all(f->n, h, msg, strlen(msg));
-    const char *wire = "Bearer " VALUE "\n";
-    EQ(srv_wait_received(f->s, 0, strlen(wire), 3000), 0);
-    uint8_t got[128];
-    EQ(srv_received(f->s, 0, got, sizeof got), strlen(wire));
-    assert_memory_equal(got, wire, strlen(wire));
-    EQ(recv_until(f->n, h, got, strlen(msg)), strlen(msg));
-    assert_memory_equal(got, msg, strlen(msg));
+    send_all(f->n, h, REQ, strlen(REQ));
+    const char *wire = "GET / HTTP/1.1\r\nAuthorization: Bearer " VALUE "\r\n"
+                       "Accept-Encoding: identity\r\n\r\n";
+    assert_string_equal(wire_of(f->s, 0, strlen(wire)), wire);
+    char answer[1024];
+    recv_answer(f->n, h, answer, sizeof answer);
+    assert_null(strstr(answer, VALUE));
+    assert_non_null(strstr(answer, PH));
+    uint8_t got[16];
     /* Not idle: plain bytes wait to be read. */
     srv *plain = NULL;
     srv_config pc = {.mode = SRV_ECHO};
@@ -379,6 +427,7 @@ static void test_tls_starttls(void **state)
 static void test_tls_bulk_with_poll(void **state)
 {
     fx *f = *state;
+    f->p.nsecrets = 0; /* raw bytes: no secret, no HTTP */
     start(f, M.s_good, SRV_ECHO);
     int h = dial(f, "localhost");
     assert_true(h >= 0);

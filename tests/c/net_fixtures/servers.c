@@ -18,9 +18,12 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -130,6 +133,148 @@ static void read_loop(srv_conn *c, int echo)
     }
 }
 
+/* ---- SRV_HTTP --------------------------------------------------------- */
+
+void srv_buf_add(srv_buf *b, const void *p, size_t n)
+{
+    if (b->len + n > b->cap) {
+        size_t cap = b->cap ? b->cap : 1024;
+        while (cap < b->len + n)
+            cap *= 2;
+        uint8_t *q = realloc(b->p, cap);
+        if (!q)
+            abort();
+        b->p = q;
+        b->cap = cap;
+    }
+    if (n)
+        memcpy(b->p + b->len, p, n);
+    b->len += n;
+}
+
+void srv_buf_printf(srv_buf *b, const char *fmt, ...)
+{
+    char tmp[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        srv_buf_add(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
+}
+
+static const uint8_t *find(const uint8_t *p, size_t len, const char *s)
+{
+    size_t sl = strlen(s);
+    for (size_t i = 0; i + sl <= len; i++)
+        if (memcmp(p + i, s, sl) == 0)
+            return p + i;
+    return NULL;
+}
+
+/* Header value of `name` in head [p, p + len) (case-insensitive), or NULL. */
+static const uint8_t *header(const uint8_t *p, size_t len, const char *name)
+{
+    size_t nl = strlen(name);
+    for (const uint8_t *l = p; l && l < p + len;) {
+        const uint8_t *e = find(l, (size_t)(p + len - l), "\r\n");
+        if (!e)
+            return NULL;
+        if ((size_t)(e - l) > nl && l[nl] == ':' &&
+            strncasecmp((const char *)l, name, nl) == 0) {
+            const uint8_t *v = l + nl + 1;
+            while (*v == ' ')
+                v++;
+            return v;
+        }
+        l = e + 2;
+    }
+    return NULL;
+}
+
+/* Length of the complete request at the start of p, 0 if incomplete. */
+static size_t request_len(const uint8_t *p, size_t len)
+{
+    const uint8_t *e = find(p, len, "\r\n\r\n");
+    if (!e)
+        return 0;
+    size_t head = (size_t)(e - p) + 4, pos = head;
+    const uint8_t *te = header(p, head, "Transfer-Encoding");
+    const uint8_t *cl = header(p, head, "Content-Length");
+    if (te && strncasecmp((const char *)te, "chunked", 7) == 0) {
+        for (;;) {
+            const uint8_t *l = find(p + pos, len - pos, "\r\n");
+            if (!l)
+                return 0;
+            unsigned long size = strtoul((const char *)p + pos, NULL, 16);
+            pos = (size_t)(l - p) + 2;
+            if (size == 0) {
+                for (;;) { /* trailers up to an empty line */
+                    l = find(p + pos, len - pos, "\r\n");
+                    if (!l)
+                        return 0;
+                    int empty = l == p + pos;
+                    pos = (size_t)(l - p) + 2;
+                    if (empty)
+                        return pos;
+                }
+            }
+            if (len - pos < size + 2)
+                return 0;
+            pos += size + 2;
+        }
+    }
+    size_t body = cl ? strtoul((const char *)cl, NULL, 10) : 0;
+    return len - head >= body ? head + body : 0;
+}
+
+static void write_pieces(srv_conn *c, const srv_buf *b)
+{
+    size_t piece = c->s->cfg.piece ? c->s->cfg.piece : b->len;
+    for (size_t off = 0; off < b->len; off += piece) {
+        size_t n = b->len - off < piece ? b->len - off : piece;
+        if (off && c->s->cfg.piece_ms)
+            sleep_ms(c->s->cfg.piece_ms);
+        if (wr_all(c, b->p + off, n) != 0)
+            return;
+    }
+}
+
+static void http_loop(srv_conn *c)
+{
+    srv_buf in = {0};
+    uint8_t buf[16384];
+    while (!atomic_load(&c->s->stop)) {
+        size_t rl = request_len(in.p, in.len);
+        if (rl) {
+            srv_buf out = {0};
+            int close_after =
+                c->s->cfg.http(c->s->cfg.http_ud, in.p, rl, &out);
+            write_pieces(c, &out);
+            free(out.p);
+            memmove(in.p, in.p + rl, in.len - rl);
+            in.len -= rl;
+            if (close_after)
+                break;
+            continue;
+        }
+        if (!(c->ssl && SSL_pending(c->ssl) > 0)) {
+            struct pollfd p = {.fd = c->fd, .events = POLLIN, .revents = 0};
+            int r = poll(&p, 1, 50);
+            if (r == 0 || (r < 0 && errno == EINTR))
+                continue;
+            if (r < 0)
+                break;
+        }
+        long n = rd(c, buf, sizeof buf);
+        if (n <= 0)
+            break;
+        record(c, buf, (size_t)n);
+        srv_buf_add(&in, buf, (size_t)n);
+    }
+    free(in.p);
+}
+
 static void *handler(void *arg)
 {
     srv_conn *c = arg;
@@ -166,6 +311,9 @@ static void *handler(void *arg)
     case SRV_ECHO:
     case SRV_SILENT:
         read_loop(c, s->cfg.mode == SRV_ECHO);
+        break;
+    case SRV_HTTP:
+        http_loop(c);
         break;
     }
 done:

@@ -17,7 +17,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
-#define SRV_MAX_CONNS 8
+#define SRV_MAX_CONNS 32
 #define SRV_LIFETIME_MS 20000u
 
 typedef enum srv_mode {
@@ -25,7 +25,27 @@ typedef enum srv_mode {
     SRV_SILENT, /* read and record, never write */
     SRV_SCRIPT, /* play the script, then read and record until EOF */
     SRV_CLOSE,  /* close right after accepting (TLS: after the handshake) */
+    SRV_HTTP,   /* HTTP/1.1: each complete request (Content-Length or
+                   chunked body) is answered by cfg.http; keep-alive */
 } srv_mode;
+
+/** A growable byte buffer for SRV_HTTP answers (aborts on ENOMEM). */
+typedef struct srv_buf {
+    uint8_t *p;
+    size_t len, cap;
+} srv_buf;
+
+void srv_buf_add(srv_buf *b, const void *p, size_t n);
+void srv_buf_printf(srv_buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/**
+ * SRV_HTTP: answer one request (req: its head and body exactly as they
+ * arrived) by appending the response to resp. Return 1 to close the
+ * connection after writing it. Called on the connection's thread.
+ */
+typedef int (*srv_http_fn)(void *ud, const uint8_t *req, size_t len,
+                           srv_buf *resp);
 
 typedef struct srv_step {
     const void *data;
@@ -40,6 +60,10 @@ typedef struct srv_config {
     const srv_step *script;
     size_t nscript;
     int close_after_script; /* SCRIPT: close instead of reading on */
+    srv_http_fn http;       /* HTTP: the answers */
+    void *http_ud;
+    size_t piece;      /* HTTP: write answers in pieces this long (0: whole) */
+    unsigned piece_ms; /* HTTP: pause between pieces */
 } srv_config;
 
 typedef struct srv srv;
