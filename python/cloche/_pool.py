@@ -14,10 +14,14 @@ from ._sandbox import Sandbox
 __all__ = ["Pool"]
 
 
+_WARM = "{'n': len([str(i) for i in range(10)]), 'ok': True}"
+
+
 def _warm(sb: Sandbox) -> None:
-    """One empty run, so the first real run pays no first-run costs (page
-    faults on the image, reseeding)."""
-    sb.run_sync("None")
+    """One small, representative run that leaves no global behind (like
+    libcloche's own pool), so the first real run pays no first-run costs:
+    page faults on the image, compiling, building a value."""
+    sb.run_sync(_WARM)
 
 
 class Pool:

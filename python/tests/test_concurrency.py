@@ -178,3 +178,25 @@ async def test_pool_waits_when_all_are_busy() -> None:
 
         await asyncio.gather(user("a"), user("b"))
         assert sorted(order) == ["a", "b"]
+
+
+async def test_many_sandboxes_with_tools_at_once() -> None:
+    @cloche.tool
+    async def square(n: int) -> int:
+        await asyncio.sleep(0.01)
+        return n * n
+
+    @cloche.tool
+    def cube(n: int) -> int:
+        return n ** 3
+
+    sbs = [cloche.Sandbox(tools=[square, cube], timeout=60) for _ in range(16)]
+    code = ("import asyncio\n"
+            "sq = await asyncio.gather(*(square(i) for i in range(10)))\n"
+            "cu = await asyncio.gather(*(cube(i) for i in range(3)))\n"
+            "[sum(sq), sum(cu), await cube(K)]")
+    results = await asyncio.gather(*(s.run(code.replace("K", str(k)))
+                                     for k, s in enumerate(sbs)))
+    assert [r.value for r in results] == [[285, 9, k ** 3] for k in range(16)]
+    for s in sbs:
+        s.close()
