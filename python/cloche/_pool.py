@@ -22,6 +22,7 @@ def _warm(sb: Sandbox) -> None:
     libcloche's own pool), so the first real run pays no first-run costs:
     page faults on the image, compiling, building a value."""
     sb.run_sync(_WARM)
+    sb._ensure_runner()  # the thread `await sb.run` uses, started now
 
 
 class Pool:

@@ -4,10 +4,10 @@ sync twins (``run`` / ``run_sync``)."""
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import datetime
 import json
 import os
+import weakref
 from collections.abc import AsyncGenerator, Callable, Iterable, Mapping
 from types import MappingProxyType, TracebackType
 from typing import Any, TypeVar, Union
@@ -117,6 +117,8 @@ class Sandbox:
         else:
             clock_ns = int(fixed_clock * 1e9) if fixed_clock is not None else 0
         self._hooks = Hooks(on_output, on_trace)
+        self._runner: _runtime.Runner | None = None
+        self._finalizer: weakref.finalize[Any, Any] | None = None
         self._files = {p: d.encode() if isinstance(d, str) else bytes(d)
                        for p, d in (files or {}).items()}
         self._native = _native.Sandbox(
@@ -163,6 +165,8 @@ class Sandbox:
     def close(self) -> None:
         """Free the sandbox now (it is also freed when garbage-collected)."""
         self._native.close()
+        if self._finalizer is not None:
+            self._finalizer()  # ends the runner thread
 
     @property
     def closed(self) -> bool:
@@ -392,35 +396,39 @@ class Sandbox:
             self._native.write_file(path, data)
 
     async def _in_thread(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run a blocking native step on the run pool, awaiting it. If the
-        awaiting task is cancelled, stop the guest and wait for the step to
-        return (so the sandbox is free again) before re-raising."""
+        """Run a blocking native step on this sandbox's runner thread,
+        awaiting it. If the awaiting task is cancelled, stop the guest and
+        wait for the step to return (so the sandbox is free again) before
+        re-raising."""
         loop = asyncio.get_running_loop()
+        runner = self._ensure_runner()
+        if runner.busy:
+            raise _errors.Busy("the sandbox is running another call", -6)
         self._hooks.begin(loop)
-        cf = _runtime.run_pool().submit(fn, *args)
-        waiter = loop.create_future()
-
-        def wake(_: concurrent.futures.Future[T]) -> None:
-            try:
-                loop.call_soon_threadsafe(_set_done, waiter)
-            except RuntimeError:  # the loop is closed
-                pass
-
-        cf.add_done_callback(wake)
+        fut: asyncio.Future[T] = loop.create_future()
+        runner.submit(loop, fut, fn, args)
         try:
-            await waiter
+            return await fut
         except asyncio.CancelledError:
-            await self._stop(cf)
+            await self._stop(loop, runner)
             raise
         finally:
             self._hooks.end()
-        return cf.result()
 
-    async def _stop(self, cf: concurrent.futures.Future[Any]) -> None:
-        while not cf.done():
+    def _ensure_runner(self) -> _runtime.Runner:
+        runner = self._runner
+        if runner is None:
+            runner = self._runner = _runtime.Runner()
+            self._finalizer = weakref.finalize(self, runner.close)
+        return runner
+
+    async def _stop(self, loop: asyncio.AbstractEventLoop, runner: _runtime.Runner) -> None:
+        after: asyncio.Future[None] = loop.create_future()
+        runner.submit(loop, after, _noop, ())  # done once the step has returned
+        while not after.done():
             self._native.cancel()
             try:
-                await asyncio.wait([asyncio.wrap_future(cf)], timeout=0.005)
+                await asyncio.wait([after], timeout=0.005)
             except asyncio.CancelledError:
                 continue
         if self._native.is_pending():  # a started run: end it too
@@ -447,9 +455,8 @@ class Sandbox:
         raise _errors.Crashed(f"the guest crashed: {r.detail}", r)
 
 
-def _set_done(fut: asyncio.Future[None]) -> None:
-    if not fut.done():
-        fut.set_result(None)
+def _noop() -> None:
+    pass
 
 
 class ToolCall:
