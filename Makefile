@@ -2,9 +2,11 @@
 #   make demo   build everything (first time: ~10 min on 2 cores) and run
 #               sandboxed Python scripts, one awaiting host tools
 #   make test   build everything and run all tests
+#   make fidelity  CPython's own test suite, natively and in the sandbox,
+#               compared (tools/fidelity.py; `make test` runs a quick part)
 BUILD ?= build
 
-.PHONY: all build demo test bench asan clean
+.PHONY: all build demo test fidelity bench asan clean
 
 all: build
 
@@ -17,6 +19,10 @@ demo: build
 
 test: build
 	bash tools/test.sh $(BUILD)
+
+fidelity: build
+	CPY=$$(bash tools/cpython.sh | tail -n 1) && CLOCHE_CPYTHON=$$CPY \
+	  $$CPY/native/bin/python3.13 tools/fidelity.py --build $(BUILD)
 
 bench: build
 	./$(BUILD)/bench/cloche-bench

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test against a build made by tools/build.sh:
 #   C tests (unit + integration) with ctest, then the Python tests (the CLI's
-#   in tests/python, the package's in python/tests) with pytest. Prints each
-#   runner's summary.
+#   in tests/python, the package's in python/tests) with pytest, then the
+#   quick part of the fidelity suite (tools/fidelity.py --quick: CPython's
+#   own tests, natively and in the sandbox). Prints each runner's summary.
 #   tools/test.sh [BUILD_DIR]
 . "$(dirname "$0")/common.sh"
 BUILD_DIR=${1:-$CLOCHE_ROOT/build}
@@ -22,22 +23,28 @@ CLOCHE_BIN="$BUILD_DIR/cloche" python3 -m pytest -q "$CLOCHE_ROOT/tests/python" 
 # with its pinned test tools in a venv under the build folder, then tested
 # with pytest + pytest-asyncio (the wheel is also installed in a fresh venv
 # by one of the tests).
-PYVENV="$BUILD_DIR/python-venv"
-[ -x "$PYVENV/bin/python" ] || python3 -m venv "$PYVENV"
-for var in CLOCHE_WASMTIME_DIR CLOCHE_GUEST_DIR; do
-  val=$(sed -n "s/^$var:PATH=//p" "$BUILD_DIR/CMakeCache.txt")
-  if [ -n "$val" ]; then export "$var=$val"; fi
-done
-rm -rf "$BUILD_DIR/python-dist"
-if "$PYVENV/bin/pip" install --quiet scikit-build-core==1.1.2 >&2 &&
-   "$PYVENV/bin/pip" wheel --quiet --no-deps --no-build-isolation \
-     -w "$BUILD_DIR/python-dist" "$CLOCHE_ROOT" >&2; then
-  WHEEL=$(ls "$BUILD_DIR"/python-dist/cloche-*.whl)
-  "$PYVENV/bin/pip" install --quiet --force-reinstall --no-deps "$WHEEL" >&2
-  "$PYVENV/bin/pip" install --quiet "$WHEEL[test]" >&2
-  (cd "$CLOCHE_ROOT/python/tests" && CLOCHE_WHEEL="$WHEEL" \
-    "$PYVENV/bin/python" -m pytest -q -p no:cacheprovider .) || status=1
-else
-  log "building the Python package failed"; status=1
-fi
+python_package_tests() {
+  local venv="$BUILD_DIR/python-venv" dist="$BUILD_DIR/python-dist" var val wheel
+  [ -x "$venv/bin/python" ] || python3 -m venv "$venv" || return 1
+  for var in CLOCHE_WASMTIME_DIR CLOCHE_GUEST_DIR; do
+    val=$(sed -n "s/^$var:PATH=//p" "$BUILD_DIR/CMakeCache.txt")
+    if [ -n "$val" ]; then export "$var=$val"; fi
+  done
+  rm -rf "$dist"
+  "$venv/bin/pip" install --quiet scikit-build-core==1.1.2 >&2 || return 1
+  "$venv/bin/pip" wheel --quiet --no-deps --no-build-isolation -w "$dist" \
+    "$CLOCHE_ROOT" >&2 || { log "building the Python package failed"; return 1; }
+  wheel=$(ls "$dist"/cloche-*.whl) || return 1
+  "$venv/bin/pip" install --quiet --force-reinstall --no-deps "$wheel" >&2 &&
+    "$venv/bin/pip" install --quiet "$wheel[test]" >&2 || return 1
+  (cd "$CLOCHE_ROOT/python/tests" && CLOCHE_WHEEL="$wheel" \
+    "$venv/bin/python" -m pytest -q -p no:cacheprovider .)
+}
+python_package_tests || status=1
+
+# CPython's own tests natively and in the sandbox, compared with
+# tests/fidelity/expected.toml (`make fidelity` runs every module).
+CPYTHON=$(bash "$CLOCHE_ROOT/tools/cpython.sh" | tail -n 1)
+CLOCHE_CPYTHON=$CPYTHON "$CPYTHON/native/bin/python3.13" \
+  "$CLOCHE_ROOT/tools/fidelity.py" --quick --build "$BUILD_DIR" || status=1
 exit $status
