@@ -88,6 +88,7 @@ struct cloche_sandbox {
     cloche__strings env, argv;
     char *data_dir;
     uint64_t vfs_quota, vfs_max_files;
+    uint32_t max_host_fds;
     cloche_output_fn on_output;
     void *output_ud;
     cloche_trace_fn on_trace;

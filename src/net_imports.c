@@ -88,8 +88,13 @@ static wasm_trap_t *net_connect(void *env, wasmtime_caller_t *caller,
         v[0].i32 = CLOCHE__NET_EDENIED;
         return NULL;
     }
-    if (len == 0 || len > MAX_HOST || memchr(p, 0, len) || port > 65535) {
-        v[0].i32 = CLOCHE__NET_EINVAL;
+    const char *bad = len == 0           ? "empty host name"
+                      : len > MAX_HOST   ? "host name longer than 253 bytes"
+                      : memchr(p, 0, len) ? "host name contains a NUL byte"
+                      : port > 65535     ? "port out of range"
+                                         : NULL;
+    if (bad) { /* the message is this call's, not the last connection's */
+        v[0].i32 = cloche__net_note(sb->net, CLOCHE__NET_EINVAL, bad);
         return NULL;
     }
     memcpy(host, p, len);
@@ -158,7 +163,8 @@ static wasm_trap_t *net_shutdown(void *env, wasmtime_caller_t *caller,
     if (!sb->net)
         v[0].i32 = CLOCHE__NET_EBADF;
     else if (h > 2)
-        v[0].i32 = CLOCHE__NET_EINVAL;
+        v[0].i32 = cloche__net_note(sb->net, CLOCHE__NET_EINVAL,
+                                    "bad shutdown mode");
     else
         v[0].i32 = cloche__net_shutdown(sb->net, v[0].i32, how[h]);
     return NULL;
@@ -198,7 +204,8 @@ static wasm_trap_t *net_poll(void *env, wasmtime_caller_t *caller,
     cloche_sandbox *sb = cloche__caller_sandbox(caller);
     uint32_t nfds = (uint32_t)v[1].i32;
     if (nfds > CLOCHE__NET_MAX_OPEN) {
-        v[0].i32 = CLOCHE__NET_EINVAL;
+        v[0].i32 = cloche__net_note(sb->net, CLOCHE__NET_EINVAL,
+                                    "more than 256 sockets in one poll");
         return NULL;
     }
     uint8_t *p = cloche__guest_range(sb, (uint32_t)v[0].i32, nfds * POLLFD_SIZE);

@@ -221,6 +221,17 @@ static int step(cloche_sandbox *sb, const wasmtime_func_t *fn,
         trap = cloche__guest_call(sb, fn, args, 2, &res, &code, msg, sizeof msg);
     }
     cloche__ticker_leave(sb->engine->ticker);
+    if (rc == CLOCHE_ETOOBIG && sb->memory_denied) {
+        /* The code (or the replies) cannot fit under the memory limit:
+         * that is the limit tripping, not an error of the embedder. */
+        char what[96];
+        snprintf(what, sizeof what,
+                 "memory limit reached: %zu bytes of input do not fit", len);
+        sb->run_state = CLOCHE__RUN_DONE;
+        set_limit(sb, CLOCHE_LIMIT_MEMORY, what);
+        finish_run(sb);
+        return 0;
+    }
     if (rc != 0)
         return rc;
     sb->run_state = CLOCHE__RUN_DONE;

@@ -45,6 +45,28 @@ static int strings_copy(cloche__strings *s, const char *const *src, size_t n) {
     return 0;
 }
 
+/* argv and env reach the guest as one blob each (wasi_args.c): refuse
+ * what would not fit, saying why. */
+static int check_strings(cloche_sandbox *sb, const char *const *v, size_t n,
+                         const char *what, int need_eq) {
+    size_t total = 0;
+    for (size_t i = 0; v && i < n; i++) {
+        if (!v[i])
+            return cloche__fail(sb, CLOCHE_EINVAL, "%s[%zu] is NULL", what, i);
+        if (need_eq && !strchr(v[i], '='))
+            return cloche__fail(sb, CLOCHE_EINVAL,
+                                "%s[%zu] is not NAME=VALUE", what, i);
+        size_t len = strlen(v[i]) + 1;
+        total = len > SIZE_MAX - total ? SIZE_MAX : total + len;
+    }
+    if (total > CLOCHE__WASI_ARGS_MAX)
+        return cloche__fail(sb, CLOCHE_EINVAL,
+                            "%s is %zu bytes; at most %u (1 MiB) reach the "
+                            "guest",
+                            what, total, CLOCHE__WASI_ARGS_MAX);
+    return 0;
+}
+
 static int64_t or_default(uint64_t v, uint64_t dflt) {
     return (int64_t)(v ? v : dflt);
 }
@@ -77,6 +99,11 @@ static int apply_options(cloche_sandbox *sb, const cloche_sandbox_options *o) {
     sb->vfs_quota = o->vfs_quota ? o->vfs_quota : CLOCHE_DEFAULT_VFS_QUOTA;
     sb->vfs_max_files =
         o->vfs_max_files ? o->vfs_max_files : CLOCHE_DEFAULT_VFS_FILES;
+    if (o->max_open_host_files > CLOCHE__VFS_MAX_HOST_NODES)
+        return cloche__fail(sb, CLOCHE_EINVAL,
+                            "max_open_host_files: at most %u",
+                            CLOCHE__VFS_MAX_HOST_NODES);
+    sb->max_host_fds = o->max_open_host_files;
     sb->on_output = o->on_output;
     sb->output_ud = o->output_userdata;
     sb->on_trace = o->on_trace;
@@ -86,11 +113,17 @@ static int apply_options(cloche_sandbox *sb, const cloche_sandbox_options *o) {
         return cloche__fail(sb, CLOCHE_EINVAL, "data_dir must be absolute");
     if (!(sb->data_dir = strdup(data_dir)))
         return cloche__fail(sb, CLOCHE_ENOMEM, "out of memory");
-    int rc = strings_copy(&sb->env, o->env, o->env_count);
+    int rc = check_strings(sb, o->argv, o->argc, "argv", 0);
+    if (rc == 0)
+        rc = check_strings(sb, o->env, o->env_count, "env", 1);
+    if (rc)
+        return rc;
+    rc = strings_copy(&sb->env, o->env, o->env_count);
     if (rc == 0)
         rc = strings_copy(&sb->argv, o->argv, o->argc);
     if (rc)
-        return cloche__fail(sb, rc, "bad env or argv");
+        return cloche__fail(sb, rc, rc == CLOCHE_ENOMEM ? "out of memory"
+                                                        : "bad env or argv");
     rc = cloche__mounts_copy(sb, o->mounts, o->mount_count);
     return rc ? rc : cloche__network_setup(sb, o->network);
 }
@@ -160,7 +193,8 @@ int cloche__vfs_add_package(cloche_sandbox *sb, const cloche__package *p) {
 static int build_vfs(cloche_sandbox *sb) {
     size_t zip_len;
     const uint8_t *zip = cloche__stdlib_zip(&zip_len);
-    cloche__vfs_limits limits = {sb->vfs_quota, sb->vfs_max_files};
+    cloche__vfs_limits limits = {sb->vfs_quota, sb->vfs_max_files,
+                                 sb->max_host_fds};
     if (cloche__vfs_new(&sb->vfs, &limits) != 0)
         return CLOCHE_ENOMEM;
     /* "/" is read-only: the guest cannot move the stdlib image's folders
@@ -193,7 +227,10 @@ static int build_wasi(cloche_sandbox *sb) {
     c.sleep_ns = hook_sleep;
     c.now_ns = hook_now;
     c.on_output = hook_output;
-    return cloche__wasi_new(&sb->wasi, &c) == 0 ? 0 : CLOCHE_ENOMEM;
+    int rc = cloche__wasi_new(&sb->wasi, &c);
+    if (rc == CLOCHE__EINVAL) /* checked when the options were copied */
+        return cloche__fail(sb, CLOCHE_EINVAL, "argv or env refused");
+    return rc == 0 ? 0 : CLOCHE_ENOMEM;
 }
 
 static int get_export(cloche_sandbox *sb, wasmtime_instance_t *inst,

@@ -15,7 +15,7 @@ extern "C" {
 
 typedef struct cloche_sandbox cloche_sandbox;
 
-#define CLOCHE_SANDBOX_OPTIONS_VERSION 2
+#define CLOCHE_SANDBOX_OPTIONS_VERSION 3
 
 /** Defaults applied when an option is 0. */
 #define CLOCHE_DEFAULT_TIMEOUT_MS 30000u
@@ -119,6 +119,10 @@ typedef struct cloche_sandbox_options {
     size_t mount_count;
     /** Network access and secrets; NULL: no network (cloche/network.h). */
     const cloche_network_options *network;
+    /** Files open at once through mounts (each holds a host descriptor);
+     *  beyond, opening fails with EMFILE in the guest. 0: 64; at most
+     *  1056. */
+    uint32_t max_open_host_files;
 } cloche_sandbox_options;
 
 #define CLOCHE_SANDBOX_OPTIONS_INIT                                            \
@@ -142,7 +146,8 @@ typedef struct cloche_sandbox_options {
      NULL,                                                                     \
      NULL,                                                                     \
      0,                                                                        \
-     NULL}
+     NULL,                                                                     \
+     0}
 
 /**
  * Create a sandbox from the engine's pre-initialized image. Its interpreter

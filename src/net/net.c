@@ -73,6 +73,11 @@ int cloche__net_set_error(cloche__net *n, int code, const char *fmt, ...)
     return code;
 }
 
+int cloche__net_note(cloche__net *n, int code, const char *msg)
+{
+    return n ? cloche__net_set_error(n, code, "%s", msg) : code;
+}
+
 const char *cloche__net_errmsg(const cloche__net *n)
 {
     return n ? n->errmsg : "";

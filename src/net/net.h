@@ -174,6 +174,14 @@ void cloche__net_close_all(cloche__net *n);
  */
 const char *cloche__net_errmsg(const cloche__net *n);
 
+/**
+ * Record msg (a fixed text: never a secret) as the last failure on n and
+ * return code: for callers that refuse a request before it reaches the
+ * core (a host name with a NUL, a bad argument), so that
+ * cloche__net_errmsg never tells of an earlier failure. n may be NULL.
+ */
+int cloche__net_note(cloche__net *n, int code, const char *msg);
+
 /** CLOCK_MONOTONIC now, in nanoseconds: the clock of every deadline. */
 uint64_t cloche__net_now_ns(void);
 

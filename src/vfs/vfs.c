@@ -65,6 +65,11 @@ int cloche__vfs_new(cloche__vfs **out, const cloche__vfs_limits *lim)
         return CLOCHE__ENOMEM;
     vfs->lim.max_bytes = lim ? lim->max_bytes : CLOCHE__VFS_DEFAULT_MAX_BYTES;
     vfs->lim.max_nodes = lim ? lim->max_nodes : CLOCHE__VFS_DEFAULT_MAX_NODES;
+    uint32_t fds = lim ? lim->max_host_fds : 0;
+    vfs->lim.max_host_fds = fds == 0 ? CLOCHE__VFS_DEFAULT_HOST_FDS
+                            : fds > CLOCHE__VFS_MAX_HOST_NODES
+                                ? CLOCHE__VFS_MAX_HOST_NODES
+                                : fds;
     vfs->next_ino = 1;
     int rc = cloche__vfs_node_new(&vfs->root, vfs, CLOCHE__VFS_DIR, 0);
     if (rc) {

@@ -57,10 +57,15 @@ enum cloche__vfs_type {
     CLOCHE__VFS_SPECIAL = 4  /* a host FIFO, socket or device */
 };
 
-/** Quotas on writable data. UINT64_MAX means unlimited. */
+/** Quotas on writable data (UINT64_MAX means unlimited) and on the host
+ *  descriptors that files opened through mounts hold. */
 typedef struct cloche__vfs_limits {
     uint64_t max_bytes; /* owned file bytes; exceeding -> CLOCHE__ENOSPC */
     uint64_t max_nodes; /* writable nodes; exceeding -> CLOCHE__EDQUOT */
+    /* host files open at once (each holds a host descriptor); beyond ->
+     * CLOCHE__EMFILE. 0: CLOCHE__VFS_DEFAULT_HOST_FDS; at most
+     * CLOCHE__VFS_MAX_HOST_NODES. */
+    uint32_t max_host_fds;
 } cloche__vfs_limits;
 
 typedef struct cloche__vfs_stat {
@@ -91,6 +96,9 @@ typedef struct cloche__vfs_dirent {
  * WASI fd (CLOCHE__WASI_MAX_FDS) plus the few a single call holds. */
 #define CLOCHE__VFS_MAX_MOUNTS 64u
 #define CLOCHE__VFS_MAX_HOST_NODES 1056u
+/* Default cap on host files open at once (cloche__vfs_limits), far below
+ * a process's descriptor limit: one sandbox cannot starve its embedder. */
+#define CLOCHE__VFS_DEFAULT_HOST_FDS 64u
 
 /* Mask of cloche__vfs_set_times. */
 #define CLOCHE__VFS_SET_ATIM 0x1u

@@ -13,7 +13,9 @@
  *     symbolic link is ELOOP from then on;
  *   - times are set without opening the object (futimens on an fd already
  *     open, else utimensat on a name in its parent with
- *     AT_SYMLINK_NOFOLLOW); links and special files are refused anyway.
+ *     AT_SYMLINK_NOFOLLOW); links, special files and files with more than
+ *     one hard link (their inode is shared with names outside the mount)
+ *     are refused.
  * Mount contents are not charged to the VFS quotas. It never aborts.
  */
 #define _GNU_SOURCE
@@ -206,6 +208,15 @@ int cloche__vfs_host_set_times(cloche__vfs_node *n, uint64_t atim,
         return CLOCHE__ELOOP;
     if (n->type == CLOCHE__VFS_SPECIAL)
         return CLOCHE__EACCES;
+    if (n->type == CLOCHE__VFS_FILE && h->rel_len) {
+        /* a hard link's inode is shared with names outside the mount */
+        struct stat st;
+        int rc = host_fstat(&st, n);
+        if (rc)
+            return rc;
+        if (st.st_nlink > 1)
+            return CLOCHE__EACCES;
+    }
     if (h->fd >= 0)
         return futimens(h->fd, ts) ? fail() : 0;
     if (h->rel_len == 0)

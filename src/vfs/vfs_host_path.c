@@ -19,7 +19,11 @@
  *     again with fstat; truncation happens only after that check;
  *   - a read-only mount answers EROFS before any host call that could
  *     change something; errors come in the memory VFS's order (ENOENT,
- *     ENOTDIR, EISDIR... before EROFS).
+ *     ENOTDIR, EISDIR... before EROFS);
+ *   - a file with more than one hard link is never opened for writing
+ *     (EACCES, checked on the opened descriptor before any truncation):
+ *     its other names may be outside the mount. Reading it is allowed -
+ *     its content sits inside the folder the embedder granted.
  * It never creates links (the WASI layer refuses path_link/path_symlink).
  */
 #define _GNU_SOURCE
@@ -135,6 +139,9 @@ static int open_file(cloche__vfs_node **out, cloche__vfs_mnt *m,
     int rc = fstat(fd, &st) ? cloche__vfs_host_errno(errno) : 0;
     if (rc == 0 && !S_ISREG(st.st_mode))
         rc = CLOCHE__EACCES; /* swapped for something else meanwhile */
+    if (rc == 0 && !creat && (acc & CLOCHE__VFS_O_WRITE) && st.st_nlink > 1)
+        rc = CLOCHE__EACCES; /* a hard link: its other names may lie
+                                outside the mount */
     if (rc == 0 && (flags & CLOCHE__VFS_O_TRUNC) && !creat &&
         ftruncate(fd, 0) != 0)
         rc = cloche__vfs_host_errno(errno);

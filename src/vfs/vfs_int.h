@@ -94,6 +94,7 @@ struct cloche__vfs {
     cloche__vfs_mnt **mounts; /* creation order */
     uint32_t nmounts;
     uint32_t nhosts;          /* host nodes alive (CLOCHE__VFS_MAX_HOST_NODES) */
+    uint32_t nhost_fds;       /* of them, holding a descriptor (lim) */
     cloche__vfs_host *hosts;  /* their host parts, a doubly linked list */
     uint64_t host_gen; /* bumped by every guest change inside a mount */
 };

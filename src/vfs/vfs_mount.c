@@ -16,7 +16,9 @@
  *     resolver handles ".." itself, lexically, so that ".." at a mount
  *     root leads to the VFS, never to the host parent);
  *   - every host node is in vfs->hosts and counted in vfs->nhosts
- *     (at most CLOCHE__VFS_MAX_HOST_NODES); its fd, if any, is closed
+ *     (at most CLOCHE__VFS_MAX_HOST_NODES); those holding an fd are
+ *     counted in vfs->nhost_fds too (at most lim.max_host_fds, so one
+ *     sandbox cannot use up its embedder's descriptors); the fd is closed
  *     when the node goes.
  * It never follows a symbolic link inside a mount and never aborts.
  */
@@ -290,7 +292,10 @@ int cloche__vfs_host_node(cloche__vfs_node **out, cloche__vfs_mnt *m,
     cloche__vfs_node *n = NULL;
     cloche__vfs_host *h = NULL;
     char *copy = NULL;
-    int rc = vfs->nhosts >= CLOCHE__VFS_MAX_HOST_NODES ? CLOCHE__EMFILE : 0;
+    int rc = vfs->nhosts >= CLOCHE__VFS_MAX_HOST_NODES ||
+                     (fd >= 0 && vfs->nhost_fds >= vfs->lim.max_host_fds)
+                 ? CLOCHE__EMFILE
+                 : 0;
     if (rc == 0 && (!(n = cloche__calloc(1, sizeof(*n))) ||
                     !(h = cloche__calloc(1, sizeof(*h))) ||
                     !(copy = cloche__alloc(rel_len + 1))))
@@ -310,6 +315,7 @@ int cloche__vfs_host_node(cloche__vfs_node **out, cloche__vfs_mnt *m,
         vfs->hosts->prev = h;
     vfs->hosts = h;
     vfs->nhosts++;
+    vfs->nhost_fds += fd >= 0;
     n->vfs = vfs;
     n->type = (uint8_t)type;
     n->flags = m->readonly ? CLOCHE__VFS_F_RO : 0;
@@ -340,8 +346,10 @@ int cloche__vfs_host_lookup_rel(cloche__vfs_node **out, cloche__vfs_mnt *m,
 void cloche__vfs_host_release(cloche__vfs_host *h)
 {
     cloche__vfs *vfs = h->node->vfs;
-    if (h->fd >= 0)
+    if (h->fd >= 0) {
         close(h->fd);
+        vfs->nhost_fds--;
+    }
     if (h->prev)
         h->prev->next = h->next;
     else

@@ -117,6 +117,59 @@ static void test_tiny_fuel_is_the_fuel_limit(void **state) {
     cloche_sandbox_free(sb);
 }
 
+/* Code that cannot even be copied in under the memory limit trips the
+ * memory limit, like code that allocates too much (issue 10). */
+static void test_source_over_memory_limit(void **state) {
+    (void)state;
+    cloche_sandbox_options o = CLOCHE_SANDBOX_OPTIONS_INIT;
+    o.memory_limit = 64u << 20;
+    cloche_sandbox *sb = test_sandbox(&o);
+    size_t len = 63u << 20;
+    char *code = malloc(len + 1);
+    assert_non_null(code);
+    memset(code, '#', len);
+    code[len] = '\0';
+    cloche_result *r = NULL;
+    assert_int_equal(cloche_run(&r, sb, code, len), 0);
+    assert_int_equal(cloche_result_outcome(r), CLOCHE_OUTCOME_LIMIT);
+    assert_int_equal(cloche_result_limit(r), CLOCHE_LIMIT_MEMORY);
+    assert_non_null(strstr(cloche_result_detail(r), "do not fit"));
+    cloche_result_free(r);
+    free(code);
+    test_expect_stdout(sb, "print('ok')", "ok\n");
+    cloche_sandbox_free(sb);
+}
+
+/* argv and env that cannot reach the guest are refused at creation, with
+ * the reason, not as "out of memory" (issue 10). */
+static void test_oversized_argv_and_env(void **state) {
+    (void)state;
+    static char big[200001];
+    memset(big, 'a', sizeof big - 1);
+    const char *argv[12];
+    for (size_t i = 0; i < 12; i++)
+        argv[i] = big;
+    cloche_sandbox_options o = CLOCHE_SANDBOX_OPTIONS_INIT;
+    o.argv = argv;
+    o.argc = 12; /* 2.4 MB */
+    cloche_sandbox *sb = NULL;
+    assert_int_equal(cloche_sandbox_new(&sb, test_engine(), &o),
+                     CLOCHE_EINVAL);
+    assert_non_null(strstr(cloche_sandbox_errmsg(NULL), "argv is 2400012"));
+    o.argc = 5; /* 1 MB: fits */
+    sb = test_sandbox(&o);
+    test_expect_stdout(sb, "import sys; print(len(sys.argv), len(sys.argv[4]))",
+                       "5 200000\n");
+    cloche_sandbox_free(sb);
+    const char *env[] = {"NO_EQUALS"};
+    o = (cloche_sandbox_options)CLOCHE_SANDBOX_OPTIONS_INIT;
+    o.env = env;
+    o.env_count = 1;
+    assert_int_equal(cloche_sandbox_new(&sb, test_engine(), &o),
+                     CLOCHE_EINVAL);
+    assert_non_null(strstr(cloche_sandbox_errmsg(NULL), "NAME=VALUE"));
+}
+
 static void test_limit_api(void **state) {
     (void)state;
     cloche_sandbox *sb = test_sandbox(NULL);
@@ -143,6 +196,8 @@ int main(void) {
         cmocka_unit_test(test_stdout_and_stderr_caps),
         cmocka_unit_test(test_fuel),
         cmocka_unit_test(test_tiny_fuel_is_the_fuel_limit),
+        cmocka_unit_test(test_source_over_memory_limit),
+        cmocka_unit_test(test_oversized_argv_and_env),
         cmocka_unit_test(test_limit_api),
     };
     return cmocka_run_group_tests(tests, test_engine_setup,

@@ -154,6 +154,40 @@ static void test_readonly_mount(void **state) {
     cloche_sandbox_free(sb);
 }
 
+/* Files open at once through mounts are capped per sandbox (each holds
+ * a host descriptor), far below the process's limit (issue 10). */
+static void test_open_host_files_capped(void **state) {
+    (void)state;
+    static const char code[] =
+        "import errno\n"
+        "held = []\n"
+        "try:\n"
+        "    for i in range(2000):\n"
+        "        held.append(open('/mnt/m/f.txt'))\n"
+        "except OSError as e:\n"
+        "    print(len(held), errno.errorcode[e.errno])\n"
+        "held.pop().close()\n"
+        "held.append(open('/mnt/m/f.txt'))  # one back, one more\n"
+        "f = open('/tmp/mem.txt', 'w')  # memory files do not count\n"
+        "print('ok')\n";
+    cloche_sandbox *sb = mounted_sandbox(1);
+    test_expect_stdout(sb, code, "64 EMFILE\nok\n");
+    cloche_sandbox_free(sb);
+    static char m[512];
+    host_path(m, sizeof m, "m");
+    cloche_mount mounts[] = {{m, "/mnt/m", 1}};
+    cloche_sandbox_options o = CLOCHE_SANDBOX_OPTIONS_INIT;
+    o.mounts = mounts;
+    o.mount_count = 1;
+    o.max_open_host_files = 10;
+    sb = test_sandbox(&o);
+    test_expect_stdout(sb, code, "10 EMFILE\nok\n");
+    cloche_sandbox_free(sb);
+    o.max_open_host_files = 5000;
+    assert_int_equal(cloche_sandbox_new(&sb, test_engine(), &o),
+                     CLOCHE_EINVAL);
+}
+
 static void test_escapes_fail(void **state) {
     (void)state;
     cloche_sandbox *sb = mounted_sandbox(0);
@@ -297,6 +331,8 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_readonly_mount, setup_tree,
                                         teardown_tree),
+        cmocka_unit_test_setup_teardown(test_open_host_files_capped,
+                                        setup_tree, teardown_tree),
         cmocka_unit_test_setup_teardown(test_escapes_fail, setup_tree,
                                         teardown_tree),
         cmocka_unit_test_setup_teardown(test_mount_errors, setup_tree,

@@ -259,6 +259,27 @@ static void test_select_and_makefile(void **state) {
 /* Hostile pointers and lengths straight into the imports: each is a
  * trap (crash outcome) for the guest, never a host read or write out of
  * bounds; the sandbox resets itself and works on. */
+/* A refusal before the core is reached has its own message, never the
+ * previous connection's (issue 10). */
+static void test_error_text_is_this_calls(void **state) {
+    (void)state;
+    cloche_network_options n = {.allow_private = 1};
+    cloche_sandbox *sb = net_sandbox(&n);
+    test_expect_stdout(
+        sb,
+        "import socket\n"
+        "for host in ('denied.example', 'local\\0host', '', 'x' * 300):\n"
+        "    try:\n"
+        "        socket.create_connection((host, 80))\n"
+        "    except OSError as e:\n"
+        "        print(type(e).__name__, e.strerror)\n",
+        "PermissionError denied.example port 80 is not on the allow-list\n"
+        "OSError host name contains a NUL byte\n"
+        "OSError empty host name\n"
+        "OSError host name longer than 253 bytes\n");
+    cloche_sandbox_free(sb);
+}
+
 static void test_hostile_import_arguments(void **state) {
     (void)state;
     srv *s = start_server(SRV_ECHO, NULL, NULL, 0);
@@ -325,6 +346,7 @@ int main(void) {
         cmocka_unit_test(test_timeouts),
         cmocka_unit_test(test_cancel_while_waiting),
         cmocka_unit_test(test_select_and_makefile),
+        cmocka_unit_test(test_error_text_is_this_calls),
         cmocka_unit_test(test_hostile_import_arguments),
         cmocka_unit_test(test_bad_network_options),
     };

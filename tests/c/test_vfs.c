@@ -27,7 +27,7 @@ static int leak_teardown(void **state)
 static cloche__vfs *new_vfs(uint64_t bytes, uint64_t nodes)
 {
     cloche__vfs *v;
-    cloche__vfs_limits lim = {bytes, nodes};
+    cloche__vfs_limits lim = {bytes, nodes, 0};
     assert_int_equal(cloche__vfs_new(&v, &lim), 0);
     return v;
 }

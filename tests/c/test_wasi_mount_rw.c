@@ -368,15 +368,105 @@ static void test_fd_cap_and_close(void **state)
         }
         opened++;
     }
-    EQ(opened, CLOCHE__WASI_MAX_FDS - 4);
+    EQ(opened, CLOCHE__VFS_DEFAULT_HOST_FDS); /* far below the process's */
     EQ(tm_count_fds(), base + (int)opened);
+    /* the cap counts host descriptors, not WASI fds: memory files and
+     * directories of mounts still open */
+    EQ(tw_open(t, 3, "tmp", 0, RIGHTS_RO, 0, &fd), 0);
+    EQ(tw_open(t, 3, "mnt/m/sub", 0, RIGHTS_RO, 0, &fd), 0);
     /* directories hold no host descriptor; transient lookups free theirs */
     EQ(tw_stat(t, 3, "mnt/m/sub/g.txt"), 0);
     EQ(tm_count_fds(), base + (int)opened);
-    for (uint32_t i = 4; i < 4 + opened; i += 2)
+    for (uint32_t i = 4; i < 4 + CLOCHE__VFS_DEFAULT_HOST_FDS; i += 2)
         EQ(cloche__wasi_fd_close(TM_W(t), i), 0);
-    EQ(tm_count_fds(), base + (int)opened / 2);
+    EQ(tm_count_fds(), base + (int)CLOCHE__VFS_DEFAULT_HOST_FDS / 2);
+    /* closing gives the descriptors back */
+    EQ(tw_open(t, 3, "mnt/m/f.txt", 0, RIGHTS_RO, 0, &fd), 0);
     /* the rest go with the context (teardown checks the count) */
+}
+
+/* A VFS made with another cap on host descriptors. */
+static void test_fd_cap_configured(void **state)
+{
+    (void)state;
+    static const uint32_t caps[] = {1, 5, 2000};
+    for (size_t i = 0; i < sizeof caps / sizeof *caps; i++) {
+        cloche__vfs *vfs = NULL;
+        cloche__vfs_limits lim = {1u << 20, 100, caps[i]};
+        EQ(cloche__vfs_new(&vfs, &lim), 0);
+        EQ(cloche__vfs_mkdir_p(vfs, "/mnt", 0), 0);
+        char p[512];
+        tm_path(p, sizeof p, "m");
+        EQ(cloche__vfs_mount(vfs, "/mnt/m", p, 1), 0);
+        cloche__vfs_node *held[CLOCHE__VFS_MAX_HOST_NODES + 1];
+        uint32_t n = 0;
+        for (;;) {
+            int rc = cloche__vfs_open(&held[n], vfs, NULL, "/mnt/m/f.txt",
+                                      12, CLOCHE__VFS_O_READ);
+            if (rc) {
+                EQ(rc, CLOCHE__EMFILE);
+                break;
+            }
+            n++;
+        }
+        uint32_t want = caps[i] > CLOCHE__VFS_MAX_HOST_NODES
+                            ? CLOCHE__VFS_MAX_HOST_NODES
+                            : caps[i];
+        assert_true(n == want || (want == CLOCHE__VFS_MAX_HOST_NODES &&
+                                  n + 8 >= want)); /* + mount nodes */
+        while (n)
+            cloche__vfs_node_unref(held[--n]);
+        cloche__vfs_free(vfs);
+    }
+}
+
+/*
+ * A host hard link inside a read-write mount may name a file outside it
+ * (made by someone on the host; the guest cannot make links). It can be
+ * read - its content sits in the granted folder - but never written,
+ * truncated or re-timed; its name inside the mount may go or move.
+ */
+static void test_hard_links(void **state)
+{
+    tw *t = *state;
+    char out[512], in[512];
+    tm_path(out, sizeof out, "outside/secret");
+    tm_path(in, sizeof in, "m/hard");
+    EQ(link(out, in), 0);
+    char *before = tm_digest_outside();
+    uint32_t fd, n;
+    assert_string_equal(tm_guest_read(t, 3, "mnt/m/hard"), "OUTSIDE SECRET");
+    EQ(tw_open(t, 3, "mnt/m/hard", 0, RIGHTS_RW, 0, &fd), CLOCHE__WASI_EACCES);
+    EQ(tw_open(t, 3, "mnt/m/hard", CLOCHE__WASI_O_TRUNC, RIGHTS_RW, 0, &fd),
+       CLOCHE__WASI_EACCES);
+    EQ(tw_open(t, 3, "mnt/m/hard", CLOCHE__WASI_O_CREAT, RIGHTS_RW, 0, &fd),
+       CLOCHE__WASI_EACCES);
+    EQ(tw_open(t, 3, "mnt/m/hard", 0, RIGHTS_RW, CLOCHE__WASI_FDFLAG_APPEND,
+               &fd),
+       CLOCHE__WASI_EACCES);
+    EQ(tm_set_times(t, 3, 0, "mnt/m/hard"), CLOCHE__WASI_EACCES);
+    /* opened for reading, its times cannot change through the fd either */
+    EQ(tw_open(t, 3, "mnt/m/hard", 0, RIGHTS_RO, 0, &fd), 0);
+    EQ(cloche__wasi_fd_filestat_set_times(TM_W(t), fd, 5, 6,
+                                          CLOCHE__WASI_FST_ATIM |
+                                              CLOCHE__WASI_FST_MTIM),
+       CLOCHE__WASI_EACCES);
+    EQ(tw_write(t, fd, "x", &n), CLOCHE__WASI_EBADF);
+    EQ(cloche__wasi_fd_close(TM_W(t), fd), 0);
+    EQ(tm_rename_at(t, 3, "mnt/m/hard", "mnt/m/hard2"), 0);
+    EQ(tw_unlink(t, 3, "mnt/m/hard2"), 0);
+    assert_string_equal(tm_digest_outside(), before);
+    assert_string_equal(tm_read("outside/secret"), "OUTSIDE SECRET");
+    free(before);
+    /* a file whose other link went is an ordinary file again */
+    tm_path(in, sizeof in, "m/f.txt");
+    tm_path(out, sizeof out, "m/f2.txt");
+    EQ(link(in, out), 0);
+    EQ(tw_open(t, 3, "mnt/m/f.txt", 0, RIGHTS_RW, 0, &fd),
+       CLOCHE__WASI_EACCES);
+    EQ(unlink(out), 0);
+    EQ(tw_open(t, 3, "mnt/m/f.txt", 0, RIGHTS_RW, 0, &fd), 0);
+    EQ(tw_write(t, fd, "ok", &n), 0);
 }
 
 static void test_alloc_failures(void **state)
@@ -417,6 +507,8 @@ int main(void)
 #define TRO(f) cmocka_unit_test_setup_teardown(f, tm_setup_ro, tm_teardown)
     const struct CMUnitTest tests[] = {
         TRW(test_rw_round_trip),
+        TRW(test_hard_links),
+        TRW(test_fd_cap_configured),
         TRW(test_readdir),
         TRO(test_single_file_ro),
         cmocka_unit_test_setup_teardown(test_single_file_rw, setup_single_rw,

@@ -23,7 +23,7 @@ typedef struct target {
 
 static void target_new(tw *t, target *x, int kind)
 {
-    cloche__vfs_limits lim = {1u << 20, 64};
+    cloche__vfs_limits lim = {1u << 20, 64, 0};
     char p[512];
     EQ(cloche__vfs_new(&x->vfs, &lim), 0);
     EQ(cloche__vfs_mkdir_p(x->vfs, "/tmp", 0), 0);

@@ -107,7 +107,7 @@ static inline void tw_default_cfg(tw *t)
 
 static inline void tw_make_vfs(tw *t, uint64_t max_bytes, uint64_t max_nodes)
 {
-    cloche__vfs_limits lim = {max_bytes, max_nodes};
+    cloche__vfs_limits lim = {max_bytes, max_nodes, 0};
     assert_int_equal(cloche__vfs_new(&t->vfs, &lim), 0);
     assert_int_equal(cloche__vfs_mkdir_p(t->vfs, "/tmp", 0), 0);
     assert_int_equal(cloche__vfs_add_file_ro(t->vfs, "/lib/a.txt", LIB_A, 11),

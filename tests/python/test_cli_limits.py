@@ -94,3 +94,23 @@ def test_fifo_script_and_snapshot_refused(tmp_path):
         p = cloche(*args, timeout=20)
         assert p.returncode == 2, args
         assert "not a regular file" in p.stderr
+
+
+def test_source_over_the_memory_limit_is_the_memory_limit(tmp_path):
+    big = tmp_path / "big.py"
+    big.write_bytes(b"#" * (63 << 20) + b"\n")
+    p = cloche("run", "--memory", "64M", "--json", str(big))
+    assert p.returncode == 3, p.stderr
+    r = json.loads(p.stdout)
+    assert r["limit"] == "memory"
+    assert "do not fit" in r["detail"]
+
+
+def test_huge_argv_is_refused_with_its_reason():
+    args = ["a" * 100_000] * 20
+    p = cloche("run", "-c", "import sys; print(len(sys.argv))", *args)
+    assert p.returncode == 2
+    assert "argv is 20000" in p.stderr and "1 MiB" in p.stderr
+    assert "memory" not in p.stderr
+    p = cloche("run", "-c", "import sys; print(len(sys.argv))", *args[:5])
+    assert (p.returncode, p.stdout) == (0, "6\n")
