@@ -78,4 +78,9 @@ int cli_run_main(int argc, char **argv);
 int cli_resume_main(int argc, char **argv);
 int cli_repl_main(int argc, char **argv);
 
+/* pyexec.c: `cloche mcp` and `cloche run --mcp-server` exec the Python
+ * package's cloche-python script (argv[0] is the subcommand). */
+int cli_run_wants_python(int argc, char **argv);
+int cli_python_main(int argc, char **argv);
+
 #endif

@@ -11,6 +11,8 @@ static const char usage[] =
     "  run      run a Python script in a fresh sandbox (cloche run --help)\n"
     "  repl     an interactive session (:save/:load/:reset, cloche repl -h)\n"
     "  resume   finish a run suspended with `cloche run --suspend FILE`\n"
+    "  mcp      an MCP server that runs Python in sandboxes (cloche mcp --help;\n"
+    "           needs the Python package: pip install '.[mcp]')\n"
     "  version  print the version\n"
     "\n"
     "exit codes: 0 success, 1 uncaught Python exception, 2 usage error,\n"
@@ -22,8 +24,12 @@ int main(int argc, char **argv) {
         return CLI_EXIT_USAGE;
     }
     const char *cmd = argv[1];
+    if (strcmp(cmd, "run") == 0 && cli_run_wants_python(argc - 1, argv + 1))
+        return cli_python_main(argc - 1, argv + 1); /* --mcp-server */
     if (strcmp(cmd, "run") == 0)
         return cli_run_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "mcp") == 0)
+        return cli_python_main(argc - 1, argv + 1);
     if (strcmp(cmd, "resume") == 0)
         return cli_resume_main(argc - 1, argv + 1);
     if (strcmp(cmd, "repl") == 0)

@@ -41,6 +41,7 @@ from ._pool import Pool
 from ._result import ExceptionInfo, Output, Result, TraceEvent
 from ._sandbox import Pending, Sandbox, ToolCall
 from ._tools import Tool, tool
+from .mcp_client import McpError, McpServer, McpServers, McpToolError
 
 __version__ = _native.version()
 """libcloche's version (the package's too)."""
@@ -53,6 +54,7 @@ __all__ = [
     "FuelExhausted", "OutputLimit", "CallbackLimit", "Cancelled", "Crashed",
     "SandboxError", "InvalidArgument", "Busy", "InvalidState", "NotFound",
     "TooBig", "SnapshotError", "Unpicklable", "SecretInSnapshot", "EngineError",
+    "McpServers", "McpServer", "McpError", "McpToolError",
     "__version__",
 ]
 
