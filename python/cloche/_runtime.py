@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import os
 import queue
+import signal
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -114,3 +116,56 @@ def _deliver(fut: asyncio.Future[Any], ok: bool, value: Any) -> None:
         fut.set_result(value)
     else:
         fut.set_exception(value)
+
+
+class _CtrlC:
+    """Ctrl-C during ``run_sync`` on the main thread stops the guest.
+
+    The guest runs without the GIL, so Python's SIGINT handler cannot run
+    until it returns. While a main-thread run is in progress, the signal
+    wakeup fd points at a pipe watched by a daemon thread, which cancels
+    the running sandbox; the run then returns at its next epoch tick and
+    Python raises KeyboardInterrupt as usual. Only done when SIGINT has
+    Python's default handler and no other wakeup fd is set (an event loop
+    on the main thread has its own, and is left alone).
+    """
+
+    def __init__(self) -> None:
+        self._r, self._w = os.pipe()
+        os.set_blocking(self._w, False)
+        self.current: Any = None
+        threading.Thread(target=self._watch, name="cloche-ctrl-c", daemon=True).start()
+
+    def _watch(self) -> None:
+        while True:
+            if signal.SIGINT in os.read(self._r, 64):
+                native = self.current
+                if native is not None:
+                    native.cancel()
+
+    def arm(self, native: Any) -> bool:
+        if (threading.current_thread() is not threading.main_thread()
+                or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
+            return False
+        old = signal.set_wakeup_fd(self._w)
+        if old != -1:
+            signal.set_wakeup_fd(old)
+            return False
+        self.current = native
+        return True
+
+    def disarm(self) -> None:
+        self.current = None
+        signal.set_wakeup_fd(-1)
+
+
+_ctrl_c: _CtrlC | None = None
+
+
+def ctrl_c() -> _CtrlC:
+    global _ctrl_c
+    if _ctrl_c is None:
+        with _lock:
+            if _ctrl_c is None:
+                _ctrl_c = _CtrlC()
+    return _ctrl_c

@@ -200,3 +200,18 @@ async def test_many_sandboxes_with_tools_at_once() -> None:
     assert [r.value for r in results] == [[285, 9, k ** 3] for k in range(16)]
     for s in sbs:
         s.close()
+
+
+def test_ctrl_c_interrupts_run_sync_on_the_main_thread() -> None:
+    import os
+    import signal
+
+    assert threading.current_thread() is threading.main_thread()
+    with cloche.Sandbox(timeout=30) as sb:
+        threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT)).start()
+        t0 = time.monotonic()
+        with pytest.raises(KeyboardInterrupt):
+            sb.run_sync("while True: pass")
+        assert time.monotonic() - t0 < 2
+        assert sb.run_sync("'after ctrl-c'").value == "after ctrl-c"
+    assert signal.set_wakeup_fd(-1) == -1  # nothing left armed
