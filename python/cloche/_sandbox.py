@@ -10,7 +10,7 @@ import os
 import weakref
 from collections.abc import AsyncGenerator, Callable, Iterable, Mapping
 from types import MappingProxyType, TracebackType
-from typing import Any, TypeVar, Union
+from typing import TYPE_CHECKING, Any, TypeVar, Union
 
 from . import _errors, _native, _runtime
 from ._hooks import Hooks
@@ -18,6 +18,9 @@ from ._options import (Duration, Engine, MountSpec, Network, Size, default_engin
                        parse_ms, parse_size, to_mount)
 from ._result import LIMIT_NAMES, Output, Result, TraceEvent
 from ._tools import Tool, ToolSpec, result_json, to_tool
+
+if TYPE_CHECKING:
+    from .mcp_client import McpServers, McpServerSpec
 
 __all__ = ["Sandbox", "Pending", "ToolCall"]
 
@@ -95,8 +98,14 @@ class Sandbox:
         on_output: Callable[[Output], None] | None = None,
         on_trace: Callable[[list[TraceEvent]], None] | None = None,
         engine: Engine | None = None,
+        mcp_servers: McpServers | Iterable[McpServerSpec] | None = None,
     ) -> None:
         tool_list = [to_tool(t) for t in tools]
+        self._mcp: McpServers | None = None  # code mode (mcp_client.py)
+        self._mcp_owned = False
+        if mcp_servers is not None:
+            from .mcp_client import sandbox_servers
+            self._mcp, self._mcp_owned = sandbox_servers(mcp_servers)
         self._options: dict[str, Any] = dict(
             timeout=timeout, memory=memory, fuel=fuel, max_output=max_output,
             max_stderr=max_stderr, tools=tool_list, mounts=list(mounts),
@@ -105,7 +114,7 @@ class Sandbox:
             max_files=max_files, fixed_clock=fixed_clock,
             max_callbacks=max_callbacks, callback_timeout=callback_timeout,
             callback_payload=callback_payload, on_output=on_output,
-            on_trace=on_trace, engine=engine)
+            on_trace=on_trace, engine=engine, mcp_servers=self._mcp)
         if engine is None:
             engine = default_engine(fuel is not None)
         elif fuel is not None and not engine.fuel:
@@ -140,7 +149,7 @@ class Sandbox:
             self.limit("callback_timeout", parse_ms(callback_timeout, "callback_timeout"))
         if callback_payload is not None:
             self.limit("callback_payload", parse_size(callback_payload, "callback_payload"))
-        for t in tool_list:
+        for t in tool_list + (self._mcp.tools if self._mcp is not None else []):
             self.add_tool(t)
         for p in packages:
             self.add_package(p)
@@ -163,10 +172,13 @@ class Sandbox:
         self.close()
 
     def close(self) -> None:
-        """Free the sandbox now (it is also freed when garbage-collected)."""
+        """Free the sandbox now (it is also freed when garbage-collected);
+        MCP servers it started itself are stopped."""
         self._native.close()
         if self._finalizer is not None:
             self._finalizer()  # ends the runner thread
+        if self._mcp is not None and self._mcp_owned:
+            self._mcp.close()
 
     @property
     def closed(self) -> bool:
