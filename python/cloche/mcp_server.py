@@ -38,11 +38,11 @@ from mcp.server.mcpserver import MCPServer
 from mcp.types import CallToolResult, ImageContent, TextContent
 
 from . import _errors
-from ._result import Result
 from ._sandbox import Sandbox
+from ._reply import cut_text, describe_sandbox, run_for_model
 from .mcp_client import McpServers, McpServerSpec
 
-__all__ = ["ServerConfig", "SessionStore", "build_server", "serve", "cut_text"]
+__all__ = ["ServerConfig", "SessionStore", "build_server", "serve", "cut_text", "parse_http"]
 
 SESSION_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 DATA_DIR = "/data"
@@ -66,81 +66,6 @@ class ServerConfig:
     mcp_servers: list[McpServerSpec] = field(default_factory=list)
     """MCP servers whose tools sandboxed code may call (code mode)."""
     name: str = "cloche"
-
-
-# --- cutting output for a model -----------------------------------------------
-
-
-def cut_text(text: str, limit: int, what: str = "output") -> str:
-    """``text`` if it fits in ``limit`` characters, else its head and tail
-    around a marker saying how many characters were cut."""
-    if len(text) <= limit:
-        return text
-    marker = (f"\n[cloche: {len(text) - limit:,} characters of {what} cut here; "
-              f"it had {len(text):,}. Print less, or write it to a file in /data "
-              "and read the part you need]\n")
-    keep = max(limit - len(marker), 0)
-    head = keep * 2 // 3
-    tail = keep - head
-    return text[:head] + marker + (text[len(text) - tail:] if tail else "")
-
-
-def _share(lengths: list[int], budget: int) -> list[int]:
-    """Split a budget fairly: sections shorter than an equal share keep
-    their length, the rest split what remains."""
-    caps = [0] * len(lengths)
-    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
-    left, n = budget, len(lengths)
-    for k, i in enumerate(order):
-        share = left // (n - k)
-        caps[i] = min(lengths[i], share)
-        left -= caps[i]
-    return caps
-
-
-def _limit_note(r: Result, value: int | None) -> str:
-    limit = r.limit or "a"
-    if limit == "timeout" and value:
-        shown = f"the time limit ({value / 1000:g} s)"
-    elif limit == "memory" and value:
-        shown = f"the memory limit ({value // (1 << 20)} MiB)"
-    elif limit in ("stdout", "stderr") and value:
-        shown = f"the {limit} limit ({value:,} bytes)"
-    else:
-        shown = f"the {limit} limit"
-    note = f"the run was stopped: it went past {shown}"
-    if limit not in ("stdout", "stderr"):
-        note += "; the interpreter was reset, so the session's variables are gone"
-    return note
-
-
-def render(r: Result, limit_value: int | None, max_reply: int) -> tuple[str, dict[str, Any]]:
-    """A run's result as text for the model and as structured content."""
-    error = None
-    if r.exception is not None:
-        error = r.exception.traceback or f"{r.exception.type}: {r.exception.message}"
-    elif r.outcome == "limit":
-        error = _limit_note(r, limit_value)
-    elif r.outcome in ("crash", "cancelled"):
-        error = f"the run {'crashed' if r.outcome == 'crash' else 'was cancelled'}: {r.detail or ''}"
-        if r.outcome == "crash":
-            error += "; the interpreter was reset, so the session's variables are gone"
-    sections = [("stdout", r.stdout), ("stderr", r.stderr),
-                ("value", r.value_repr or ""), ("error", error or "")]
-    sections = [(k, v) for k, v in sections if v]
-    headers = sum(len(k) + 4 for k, _ in sections)  # "[key]\n" and the line break
-    caps = _share([len(v) for _, v in sections], max(max_reply - headers, 0))
-    parts: list[str] = []
-    data: dict[str, Any] = {}
-    for (key, text), cap in zip(sections, caps):
-        text = cut_text(text, cap, key)
-        data[key] = text
-        parts.append(f"[{key}]\n{text.rstrip(chr(10))}")
-    data["outcome"] = r.outcome
-    if r.limit:
-        data["limit"] = r.limit
-    data["duration_ms"] = round(r.duration * 1000, 2)
-    return ("\n".join(parts) if parts else "[no output]"), data
 
 
 # --- sessions -------------------------------------------------------------------
@@ -215,65 +140,13 @@ class SessionStore:
 # --- the server -------------------------------------------------------------------
 
 
-def _describe_sandbox(config: ServerConfig, version: str, mcp: McpServers | None) -> str:
-    opts = config.sandbox
-    lines = [
-        f"The sandbox is CPython {version} (WebAssembly, WASI) with the full standard "
-        "library (json, re, math, statistics, datetime, zoneinfo, csv, sqlite3, zlib, "
-        "decimal, fractions, itertools, asyncio...). No pip; third-party packages only "
-        "if listed here. No subprocesses, no signals; threads run cooperatively.",
-        "Top-level `await` works. The value of the last expression is returned, "
-        "like in a notebook.",
-        "/data and /tmp are writable (in memory, per session); nothing of the host is "
-        "visible unless listed here.",
-    ]
-    limits = []
-    if opts.get("timeout"):
-        limits.append(f"{opts['timeout']:g} s per call")
-    else:
-        limits.append("30 s per call")
-    limits.append(f"memory {opts.get('memory') or '256M'}")
-    limits.append(f"output {opts.get('max_output') or '1M'} per stream")
-    lines.append("Limits: " + ", ".join(limits) + ".")
-    mounts = opts.get("mounts") or []
-    if mounts:
-        from ._options import to_mount
-
-        shown = [f"{m.guest} ({'read-only' if m.readonly else 'writable'})"
-                 for m in map(to_mount, mounts)]
-        lines.append("Host folders: " + ", ".join(shown) + ".")
-    packages = opts.get("packages") or []
-    if packages:
-        names = [posixpath.basename(str(p).rstrip("/")).split("-")[0] for p in packages]
-        lines.append("Extra packages importable: " + ", ".join(names) + ".")
-    net = opts.get("network")
-    if net is not None and net.allow:
-        lines.append("Network: only " + ", ".join(net.allow) + " (urllib.request, "
-                     "http.client, socket, ssl).")
-        if net.secrets:
-            lines.append("Secrets (placeholders in os.environ, usable only toward their "
-                         "hosts): " + ", ".join(net.secrets) + ".")
-    else:
-        lines.append("No network access.")
-    if mcp is not None:
-        spaces = mcp.namespaces()
-        listed = "; ".join(f"{ns}.{{{', '.join(names)}}}" for ns, names in spaces.items())
-        lines.append(
-            "Tools callable as Python functions inside the sandbox (keyword arguments; "
-            "`await` them and use asyncio.gather to run several at once, or call them "
-            "plainly from sync code): " + listed + ". `list_callbacks()` gives each "
-            "one's description and JSON schema; a failing tool raises CallbackError. "
-            "Prefer one script that calls several tools and prints only what you need.")
-    return "\n".join(lines)
-
-
 def build_server(config: ServerConfig, mcp: McpServers | None = None
                  ) -> tuple[MCPServer, SessionStore]:
     """The MCPServer and its session store (close the store when done)."""
     with Sandbox(**config.sandbox) as probe:  # also checks the options now
         version = str(probe.run_sync("import sys; sys.version.split()[0]").value)
     store = SessionStore(config, mcp)
-    about = _describe_sandbox(config, version, mcp)
+    about = describe_sandbox(config.sandbox, version, mcp)
     app: MCPServer = MCPServer(
         config.name,
         instructions="Runs Python code in an isolated sandbox (cloche). " + about,
@@ -286,14 +159,6 @@ def build_server(config: ServerConfig, mcp: McpServers | None = None
         return CallToolResult(content=[TextContent(type="text", text=text)],
                               structured_content=data, is_error=error)
 
-    async def run_in(sb: Sandbox, code: str) -> tuple[Result, int | None]:
-        try:
-            return await sb.run(code), None
-        except _errors.LimitExceeded as e:
-            return e.result, e.value
-        except (_errors.Cancelled, _errors.Crashed) as e:
-            return e.result, None
-
     @app.tool(description=(
         "Run Python code in a sandbox and return its stdout, stderr, the value of "
         "the last expression and any error (with traceback). Without `session` the "
@@ -303,17 +168,16 @@ def build_server(config: ServerConfig, mcp: McpServers | None = None
     async def run_python(code: str, session: str | None = None) -> CallToolResult:
         if session is None:
             with store.new_sandbox() as sb:
-                r, value = await run_in(sb, code)
+                text, data, r = await run_for_model(sb, code, config.max_reply)
         else:
             try:
                 s = store.get(session)
             except SessionError as e:
                 return text_result(str(e), True)
             async with s.lock:
-                r, value = await run_in(s.sandbox, code)
+                text, data, r = await run_for_model(s.sandbox, code, config.max_reply)
                 s.runs += 1
                 s.last_used = time.monotonic()
-        text, data = render(r, value, config.max_reply)
         if session is not None:
             data["session"] = session
         return text_result(text, r.outcome != "ok", data)
