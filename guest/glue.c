@@ -234,6 +234,11 @@ static void start_python(void) {
     config.write_bytecode = 0;
     config.site_import = 0;
     config.install_signal_handlers = 0;
+    /* The stdlib comes from the image zip, frozen modules (abc, codecs, os,
+     * ...) included, so they have __file__ and their source for inspect and
+     * tracebacks, as in python3. Costs nothing per sandbox: they are
+     * imported once, at build time. */
+    config.use_frozen_modules = 0;
     config.pathconfig_warnings = 0;
     config.module_search_paths_set = 1;
     PyStatus st = PyConfig_SetString(&config, &config.home, L"/usr/local");

@@ -86,8 +86,7 @@ def _count():
     return len(_queue)
 
 
-def interrupt_main(signum=2):
-    raise KeyboardInterrupt
+interrupt_main = _real.interrupt_main  # a simulated signal: same thread anyway
 
 
 def exit():
@@ -110,7 +109,7 @@ def _wait_until(ready, timeout, what):
         return True
     if timeout is not None:
         if timeout > 0:
-            time.sleep(timeout)
+            _real_sleep(timeout)
         return False
     message = (f"{what} would wait forever: no other thread can run "
                "(threads in the sandbox run one at a time; "
@@ -432,8 +431,29 @@ def _shutdown():
     run_non_daemon()
 
 
+_real_sleep = time.sleep
+
+
+def sleep(seconds):
+    """time.sleep that lets queued threads run first: a thread polled with
+    `while not done: time.sleep(...)` then makes progress, as in python3.
+    Sleeps whatever is left of `seconds` afterwards."""
+    if seconds < 0:
+        raise ValueError("sleep length must be non-negative")
+    start = time.monotonic()
+    while _queue:
+        _run(_queue.popleft())
+    left = seconds - (time.monotonic() - start)
+    if left > 0:
+        _real_sleep(left)
+
+
+sleep.__doc__ = _real_sleep.__doc__
+
+
 def install():
     """Put this module in place of _thread; threading must not be loaded."""
     if "threading" in sys.modules:
         raise RuntimeError("cothreads.install() after threading was imported")
     sys.modules["_thread"] = sys.modules[__name__]
+    time.sleep = sleep
