@@ -37,7 +37,6 @@ static cloche_call *take(call_object *self) {
 static PyObject *call_return_json(call_object *self, PyObject *arg) {
     const char *json;
     Py_ssize_t len;
-    PyObject *bytes = NULL;
     if (PyBytes_Check(arg)) {
         if (PyBytes_AsStringAndSize(arg, (char **)&json, &len) < 0)
             return NULL;
@@ -48,7 +47,6 @@ static PyObject *call_return_json(call_object *self, PyObject *arg) {
         PyErr_SetString(PyExc_TypeError, "return_json needs str or bytes");
         return NULL;
     }
-    (void)bytes;
     cloche_call *c = take(self);
     if (!c)
         Py_RETURN_FALSE;

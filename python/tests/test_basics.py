@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import os
 
 import pytest
 
@@ -134,3 +135,15 @@ def test_result_to_dict(sb: cloche.Sandbox) -> None:
 def test_bytes_code_and_unicode(sb: cloche.Sandbox) -> None:
     r = sb.run_sync("print('héllo ✓')\n'ü'".encode())
     assert r.stdout == "héllo ✓\n" and r.value == "ü"
+
+
+def test_engine_with_its_own_code_cache(tmp_path: os.PathLike[str]) -> None:
+    cache = os.path.join(os.fspath(tmp_path), "code")
+    engine = cloche.Engine(code_cache_dir=cache)  # compiles the guest once
+    assert not engine.fuel
+    assert os.listdir(cache)  # the compiled guest, cached per user
+    with cloche.Sandbox(engine=engine) as s:
+        assert s.run_sync("'own engine'").value == "own engine"
+    again = cloche.Engine(code_cache_dir=cache)  # maps the cached code
+    with cloche.Sandbox(engine=again) as s:
+        assert s.run_sync("1").value == 1
