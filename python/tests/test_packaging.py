@@ -85,6 +85,39 @@ def test_examples_run(example: str, tmp_path: Path) -> None:
     assert p.returncode == 0, p.stdout + p.stderr
 
 
+def _other_pythons() -> list[str]:
+    """Other CPython >= 3.10 interpreters on this machine (pyenv's, or
+    python3.X on PATH), to show the one abi3 wheel serves them all."""
+    found: dict[str, str] = {}
+    for minor in range(10, 15):
+        tag = f"3.{minor}"
+        if tag == f"{sys.version_info[0]}.{sys.version_info[1]}":
+            continue
+        pyenv = sorted(Path.home().glob(f".pyenv/versions/{tag}.*/bin/python{tag}"))
+        exe = str(pyenv[-1]) if pyenv else shutil.which(f"python{tag}")
+        if exe:
+            found[tag] = exe
+    return list(found.values())
+
+
+CHECK = """
+import asyncio, sys, cloche
+
+@cloche.tool
+async def twice(n: int) -> int:
+    return 2 * n
+
+async def main() -> None:
+    async with cloche.Sandbox(tools=[twice]) as sb:
+        r = await sb.run("import asyncio\\nawait asyncio.gather(twice(1), twice(20))")
+        print(r.value)
+
+asyncio.run(main())
+with cloche.Sandbox() as sb:
+    print(sb.run_sync("6 * 7").value)
+"""
+
+
 def test_wheel_installs_in_a_fresh_venv(tmp_path: Path) -> None:
     wheel = os.environ.get("CLOCHE_WHEEL")
     if not wheel:
@@ -94,17 +127,16 @@ def test_wheel_installs_in_a_fresh_venv(tmp_path: Path) -> None:
                        check=True, capture_output=True, timeout=1800)
         wheel = str(next(out.glob("cloche-*.whl")))
     assert "-cp310-abi3-" in Path(wheel).name
-    venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
-    py = venv / "bin" / "python"
-    subprocess.run([str(py), "-m", "pip", "install", "-q", wheel],
-                   check=True, capture_output=True, timeout=900)
-    code = ("import cloche\n"
-            "with cloche.Sandbox() as sb:\n"
-            "    print(sb.run_sync('6 * 7').value)\n")
-    p = subprocess.run([str(py), "-c", code], capture_output=True, text=True,
-                       timeout=300, cwd=tmp_path)
-    assert p.stdout.strip() == "42", p.stderr
-    p = subprocess.run([str(venv / "bin" / "cloche"), "run", "-c", "print('cli')"],
-                       capture_output=True, text=True, timeout=300)
-    assert p.stdout == "cli\n"
+    (tmp_path / "check.py").write_text(CHECK)
+    for i, python in enumerate([sys.executable, *_other_pythons()]):
+        venv = tmp_path / f"venv{i}"
+        subprocess.run([python, "-m", "venv", str(venv)], check=True, timeout=300)
+        py = venv / "bin" / "python"
+        subprocess.run([str(py), "-m", "pip", "install", "-q", wheel],
+                       check=True, capture_output=True, timeout=900)
+        p = subprocess.run([str(py), str(tmp_path / "check.py")], capture_output=True,
+                           text=True, timeout=300, cwd=tmp_path)
+        assert p.stdout.split() == ["[2,", "40]", "42"], (python, p.stderr)
+        p = subprocess.run([str(venv / "bin" / "cloche"), "run", "-c", "print('cli')"],
+                           capture_output=True, text=True, timeout=300)
+        assert p.stdout == "cli\n"
