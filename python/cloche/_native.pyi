@@ -61,6 +61,7 @@ class Sandbox:
         trace: bool = False,
         mounts: list[tuple[str, str, bool]] | None = None,
         network: tuple[Any, ...] | None = None,
+        max_open_host_files: int = 0,
     ) -> None: ...
     @property
     def closed(self) -> bool: ...

@@ -59,7 +59,8 @@ class Sandbox:
     and after every :meth:`reset`; ``mounts`` show host folders or files
     (read-only by default); ``packages`` (.whl, .zip or folders) go on
     ``sys.path``; ``data_dir`` ("/data") and /tmp are writable, within
-    ``disk_quota`` bytes and ``max_files`` entries.
+    ``disk_quota`` bytes and ``max_files`` entries; ``max_open_files``
+    caps host files open at once through mounts (64).
 
     Environment: ``env`` (os.environ inside), ``argv`` (sys.argv),
     ``fixed_clock`` (a datetime or Unix seconds: reproducible time),
@@ -91,6 +92,7 @@ class Sandbox:
         data_dir: str | None = None,
         disk_quota: Size | None = None,
         max_files: int | None = None,
+        max_open_files: int | None = None,
         fixed_clock: datetime.datetime | float | None = None,
         max_callbacks: int | None = None,
         callback_timeout: Duration | None = None,
@@ -111,7 +113,8 @@ class Sandbox:
             max_stderr=max_stderr, tools=tool_list, mounts=list(mounts),
             packages=list(packages), network=network, env=env, files=files,
             argv=list(argv), data_dir=data_dir, disk_quota=disk_quota,
-            max_files=max_files, fixed_clock=fixed_clock,
+            max_files=max_files, max_open_files=max_open_files,
+            fixed_clock=fixed_clock,
             max_callbacks=max_callbacks, callback_timeout=callback_timeout,
             callback_payload=callback_payload, on_output=on_output,
             on_trace=on_trace, engine=engine, mcp_servers=self._mcp)
@@ -141,7 +144,8 @@ class Sandbox:
             vfs_quota=parse_size(disk_quota, "disk_quota") if disk_quota is not None else 0,
             vfs_max_files=max_files or 0, trace=on_trace is not None,
             mounts=[to_mount(m)._raw() for m in mounts],
-            network=network._raw() if network is not None else None)
+            network=network._raw() if network is not None else None,
+            max_open_host_files=max_open_files or 0)
         self._native.set_output(on_output is not None)
         if max_callbacks is not None:
             self.limit("callbacks", max_callbacks)

@@ -465,7 +465,7 @@ static PyObject *sb_new(PyTypeObject *type, PyObject *args, PyObject *kwargs) {
         "engine",  "handler", "timeout_ms", "fuel",      "memory",
         "stdout_limit", "stderr_limit", "fixed_clock_ns", "env",
         "argv",    "data_dir", "vfs_quota", "vfs_max_files", "trace",
-        "mounts",  "network", NULL};
+        "mounts",  "network", "max_open_host_files", NULL};
     native_state *st = native_state_of_type(type);
     cloche_sandbox_options o = CLOCHE_SANDBOX_OPTIONS_INIT;
     PyObject *engine, *handler, *env = Py_None, *argv = Py_None;
@@ -473,12 +473,14 @@ static PyObject *sb_new(PyTypeObject *type, PyObject *args, PyObject *kwargs) {
     unsigned long long timeout = 0, fuel = 0, memory = 0, out_cap = 0,
                        err_cap = 0, clock = 0, quota = 0, max_files = 0;
     int trace = 0;
+    unsigned int max_open = 0;
     if (!PyArg_ParseTupleAndKeywords(
-            args, kwargs, "O!O|KKKKKKOOzKKpOO", kwlist, st->engine_type,
+            args, kwargs, "O!O|KKKKKKOOzKKpOOI", kwlist, st->engine_type,
             &engine, &handler, &timeout, &fuel, &memory, &out_cap, &err_cap,
             &clock, &env, &argv, &o.data_dir, &quota, &max_files, &trace,
-            &mounts, &network))
+            &mounts, &network, &max_open))
         return NULL;
+    o.max_open_host_files = max_open;
     o.timeout_ms = timeout;
     o.fuel = fuel;
     o.memory_limit = memory;

@@ -79,3 +79,13 @@ def test_packages_wheel_zip_and_folder(tmp_path: Path) -> None:
         (tmp_path / "x.txt").write_text("not a package")
         with pytest.raises(cloche.InvalidArgument):
             sb.add_package(tmp_path / "x.txt")
+
+
+def test_max_open_files_through_mounts(tmp_path: Path) -> None:
+    for i in range(4):
+        (tmp_path / f"f{i}").write_text(str(i))
+    with cloche.Sandbox(mounts=[(str(tmp_path), "/mnt/h")], max_open_files=2) as sb:
+        r = sb.run_sync("fs = [open(f'/mnt/h/f{i}') for i in range(2)]\n"
+                        "try:\n    open('/mnt/h/f2')\nexcept OSError as e:\n"
+                        "    err = e.errno\nimport errno\nerr == errno.EMFILE")
+        assert r.value is True
