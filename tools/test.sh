@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Runs every test against a build made by tools/build.sh:
 #   C tests (unit + integration) with ctest, then the Python tests (the CLI's
-#   in tests/python, the package's in python/tests) with pytest. Prints each
-#   runner's summary.
+#   in tests/python, the package's in python/tests) with pytest, then the
+#   quick part of the fidelity suite (tools/fidelity.py --quick: CPython's
+#   own tests, natively and in the sandbox). Prints each runner's summary.
 #   tools/test.sh [BUILD_DIR]
 . "$(dirname "$0")/common.sh"
-BUILD_DIR=${1:-$CLOCHE_ROOT/build}
+BUILD_DIR=$(cd "${1:-$CLOCHE_ROOT/build}" && pwd)  # absolute: some steps cd
 
 status=0
 ctest --test-dir "$BUILD_DIR" --output-on-failure -j "$JOBS" || status=1
@@ -43,4 +44,10 @@ python_package_tests() {
     "$venv/bin/python" -m pytest -q -p no:cacheprovider .)
 }
 python_package_tests || status=1
+
+# CPython's own tests natively and in the sandbox, compared with
+# tests/fidelity/expected.toml (`make fidelity` runs every module).
+CPYTHON=$(bash "$CLOCHE_ROOT/tools/cpython.sh" | tail -n 1)
+CLOCHE_CPYTHON=$CPYTHON "$CPYTHON/native/bin/python3.13" \
+  "$CLOCHE_ROOT/tools/fidelity.py" --quick --build "$BUILD_DIR" || status=1
 exit $status
