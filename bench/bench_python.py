@@ -110,6 +110,28 @@ def bench_session(n: int) -> None:
         print(f"(b) ten small runs in one sandbox    median {m:9.1f} us  ({m / 10:.1f} us/run)")
 
 
+def bench_tool_binding(n: int) -> None:
+    """The Python side of one sync tool call on its own: validate the JSON
+    arguments with pydantic, call the function, serialize the result."""
+    from cloche._tools import result_json
+
+    @cloche.tool
+    def add(a: int, b: int) -> int:
+        """Add."""
+        return a + b
+
+    def one() -> None:
+        assert add.fn is not None
+        result_json(add.fn(**add.bind('{"a": 1, "b": 2}')))
+
+    def thousand() -> None:
+        for _ in range(1000):
+            one()
+
+    us = median_us(thousand, n, 1000)
+    print(f"    binding's own work per tool call (validate, call, serialize) {us:6.2f} us")
+
+
 def bench_tools(n: int) -> None:
     with cloche.Sandbox(tools=[echo, aecho, nap]) as sb:
         sb.run_sync(LOOPS)
@@ -160,6 +182,7 @@ def main() -> None:
     bench_fresh(n)
     bench_session(n)
     bench_tools(max(3, n // 5))
+    bench_tool_binding(n)
 
 
 if __name__ == "__main__":
