@@ -227,6 +227,8 @@ static void preinit_utf8(void) {
 static void start_python(void) {
     if (PyImport_AppendInittab("_cloche", init_cloche_module) != 0)
         fail_init("PyImport_AppendInittab", PyStatus_Error("_cloche"));
+    if (cloche_guest_register_builtins() != 0)
+        fail_init("extra built-in modules", PyStatus_Error("inittab"));
     preinit_utf8();
     PyConfig config;
     PyConfig_InitIsolatedConfig(&config);

@@ -13,7 +13,8 @@
 #            package's conventional pool directory; no .dsc or Debian patch
 #            is needed, so a revision the archive stopped serving is harmless
 #   deb      the pinned .deb from the package's pool directory
-#   pypi     `pip download` of the pinned file's version
+#   pypi     `pip download` of the pinned wheel's version; an sdist
+#            (.tar.gz) from PyPI's simple index
 . "$(dirname "$0")/common.sh"
 
 DEBIAN_MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
@@ -72,8 +73,28 @@ fetch_deb() {  # fetch_deb KIND PACKAGE FILE SHA -> tried URLs in $tried
   return 1
 }
 
+# fetch_sdist PACKAGE FILE SHA: an sdist from PyPI's simple index (the JSON
+# form pip reads). `pip download` cannot fetch an sdist without building its
+# metadata, which for numpy or pandas means a whole native meson setup.
+fetch_sdist() {
+  local pkg=$1 file=$2 sha=$3 url
+  url=$(python3 - "$pkg" "$file" <<'PY'
+import json, sys, urllib.request
+index = "https://pypi.org/simple/%s/" % sys.argv[1]
+req = urllib.request.Request(
+    index, headers={"Accept": "application/vnd.pypi.simple.v1+json"})
+for f in json.load(urllib.request.urlopen(req, timeout=120))["files"]:
+    if f["filename"] == sys.argv[2]:
+        print(f["url"])
+PY
+) || true
+  tried+=("PyPI simple index for $pkg: ${url:-no file $file}")
+  [ -n "$url" ] && try_url "$url" "$DEST/$file" "$sha"
+}
+
 fetch_pypi() {  # fetch_pypi PACKAGE FILE SHA
   local pkg=$1 file=$2 sha=$3 ver tmp
+  case $file in *.tar.gz) fetch_sdist "$@"; return ;; esac
   ver=$(echo "$file" | sed -E "s/^${pkg}-([^-]+)-.*/\1/; s/^${pkg}-([^-]+)\.tar\.gz$/\1/")
   local form=--only-binary; case $file in *.tar.gz) form=--no-binary ;; esac
   tried+=("pip download $form :all: $pkg==$ver")

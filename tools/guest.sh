@@ -6,6 +6,11 @@
 #   $CLOCHE_CACHE/guest-<key>/python313.zip       stdlib image
 # The key hashes the guest sources and the build inputs, so editing guest/
 # rebuilds only this step.
+#
+# CLOCHE_DATA_STACK=1 builds the data-stack flavour instead
+# (docs/data-stack.md): numpy (tools/numpy.sh) compiled in, its extension
+# modules registered as built-ins, its Python files in the image, and
+# pre-imported.
 . "$(dirname "$0")/common.sh"
 
 TC=$(bash "$CLOCHE_ROOT/tools/toolchain.sh")
@@ -13,10 +18,18 @@ PY=$(bash "$CLOCHE_ROOT/tools/cpython.sh" | tail -n1)
 WIZER=$(bash "$CLOCHE_ROOT/tools/wizer.sh" | tail -n1)
 
 TZDATA=$(source_file tzdata)   # IANA time zones for zoneinfo, pinned
+DATA_STACK=${CLOCHE_DATA_STACK:-0}
+pkgs=()      # package folders made by tools/pyext.sh (lib/, site/, ...)
+flavour=""
+if [ "$DATA_STACK" = 1 ]; then
+  pkgs+=("$(bash "$CLOCHE_ROOT/tools/numpy.sh" | tail -n1)")
+  flavour="data-"
+fi
 key=$( (cd "$CLOCHE_ROOT" && cat tools/guest.sh tools/make_stdlib_zip.py tools/sources.lock \
         $(find guest -type f -name '*.[ch]' -o -type f -name '*.py' | sort); \
-        echo "$PY $WIZER") | sha256sum | cut -c1-16)
-OUT="$CLOCHE_CACHE/guest-$key"
+        echo "$PY $WIZER"; [ ${#pkgs[@]} = 0 ] || { echo "${pkgs[*]}"; \
+        cat tools/pyext/gen_builtins.py tools/pyext/cxa_stubs.c; }) | sha256sum | cut -c1-16)
+OUT="$CLOCHE_CACHE/guest-$flavour$key"
 stamp_ok "$OUT" && { echo "$OUT"; exit 0; }
 rm -rf "$OUT"; mkdir -p "$OUT/stage/usr/local/lib"
 
@@ -25,7 +38,7 @@ log "guest: stdlib image"
 sysconfigdata=$(ls "$PY"/wasm/build/lib.wasi-wasm32-3.13/_sysconfigdata_*.py | head -n1)
 "$PY/native/bin/python3.13" "$CLOCHE_ROOT/tools/make_stdlib_zip.py" \
     "$OUT/python313.zip" "$PY/src/Lib" "$sysconfigdata" \
-    "$CLOCHE_ROOT/guest/cloche_guest" "$TZDATA"
+    "$CLOCHE_ROOT/guest/cloche_guest" "$TZDATA" "${pkgs[@]/%//site}"
 cp "$OUT/python313.zip" "$OUT/stage/usr/local/lib/python313.zip"
 
 log "guest: compile and link the reactor"
@@ -36,10 +49,24 @@ for src in "$CLOCHE_ROOT"/guest/*.c; do
       -I"$PY/src/Include" -I"$PY/wasm" -c "$src" -o "$obj"
   objs+=("$obj")
 done
+pkg_libs=()
+if [ ${#pkgs[@]} -gt 0 ]; then
+  # The packages' modules as built-ins (overrides guest/builtins.c's weak
+  # default), their archives, and libc++ for their C++ parts.
+  "$PY/native/bin/python3.13" "$CLOCHE_ROOT/tools/pyext/gen_builtins.py" \
+      "$OUT/data_stack_builtins.c" "${pkgs[@]/%//modules.txt}"
+  "$CC" -O2 -std=c11 -Wall -Wextra -Werror -I"$PY/src/Include" -I"$PY/wasm" \
+      -c "$OUT/data_stack_builtins.c" -o "$OUT/data_stack_builtins.o"
+  "$CC" -O2 -std=c11 -Wall -Wextra -Werror -c "$CLOCHE_ROOT/tools/pyext/cxa_stubs.c" \
+      -o "$OUT/cxa_stubs.o"
+  objs+=("$OUT/data_stack_builtins.o" "$OUT/cxa_stubs.o")
+  for p in "${pkgs[@]}"; do mapfile -t -O ${#pkg_libs[@]} pkg_libs < "$p/link-args.txt"; done
+  pkg_libs+=("-L/usr/lib/llvm-$LLVM_VER/lib/wasm32-wasi" -lc++ -lc++abi)
+fi
 # shellcheck disable=SC2046
 "$CC" -O2 -mexec-model=reactor -z stack-size=8388608 -Wl,--stack-first \
     -Wl,--strip-debug -o "$OUT/cloche-guest-raw.wasm" "${objs[@]}" \
-    $(cat "$PY/link-libs.txt")
+    "${pkg_libs[@]}" $(cat "$PY/link-libs.txt")
 
 log "guest: pre-initialize with Wizer"
 "$WIZER" --allow-wasi --init-func cloche_init --inherit-stdio true \

@@ -9,8 +9,11 @@ read only when a traceback or inspect asks for source lines (zipimport's
 get_source through linecache). Deflated, which keeps the image small.
 Wheels given after the guest package (e.g. tzdata) are added whole: their
 modules like the stdlib's, their data files and .dist-info as they are.
+A folder given there instead (a site-packages tree, e.g. numpy's from
+tools/numpy.sh) is added the same way, less test folders.
 
-usage: make_stdlib_zip.py OUT.zip LIB_DIR SYSCONFIGDATA.py GUEST_PKG_DIR [WHEEL...]
+usage: make_stdlib_zip.py OUT.zip LIB_DIR SYSCONFIGDATA.py GUEST_PKG_DIR
+                          [WHEEL | SITE_DIR]...
 """
 
 import importlib.util
@@ -67,6 +70,20 @@ def add_pyc(zf, path, arc, shown):
         add_bytes(zf, arc, f.read())
 
 
+def add_site(zf, root):
+    """A folder of installed packages: modules compiled, other files kept."""
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if d not in EXCLUDE_DIRS)
+        for name in sorted(filenames):
+            path = os.path.join(dirpath, name)
+            arc = os.path.relpath(path, root).replace(os.sep, "/")
+            if name.endswith(".py"):
+                add_pyc(zf, path, arc, "/usr/local/lib/python313.zip/" + arc)
+            else:
+                with open(path, "rb") as f:
+                    add_bytes(zf, arc, f.read())
+
+
 def add_wheel(zf, wheel, tmp_dir):
     """A pure-Python wheel's files; modules compiled like the stdlib's."""
     with zipfile.ZipFile(wheel) as whl:
@@ -93,7 +110,10 @@ def main():
         add_tree(zf, guest_pkg, "cloche_guest/")
         with tempfile.TemporaryDirectory() as tmp_dir:
             for wheel in wheels:
-                add_wheel(zf, wheel, tmp_dir)
+                if os.path.isdir(wheel):
+                    add_site(zf, wheel)
+                else:
+                    add_wheel(zf, wheel, tmp_dir)
     os.replace(tmp, out)
 
 

@@ -44,6 +44,11 @@ def _adopt_instance():
     the embedder's environment and arguments afresh from WASI.
     """
     random.seed()
+    # numpy's legacy global generator (np.random.rand) was seeded at build
+    # time too, when the data-stack guest imported numpy into the image.
+    mtrand = sys.modules.get("numpy.random.mtrand")
+    if mtrand is not None:
+        mtrand.seed()
     for key in list(os.environ):
         del os.environ[key]
     for item in _cloche.environ():
@@ -341,6 +346,21 @@ PREIMPORT = (
 ).split()
 
 
+# Compiled-in packages of the data-stack guest (tools/guest.sh with
+# CLOCHE_DATA_STACK=1; docs/data-stack.md), imported into the image when
+# the guest has them, after the thread and network stand-ins are in place.
+DATA_PREIMPORT = ("numpy",)
+
+
+def _import_data_stack():
+    import importlib
+    import importlib.util
+
+    for name in DATA_PREIMPORT:
+        if importlib.util.find_spec(name) is not None:
+            importlib.import_module(name)
+
+
 # Imported after the socket and ssl shims are in place, so that HTTPS
 # support (which http.client decides at import time) is there.
 NETWORK_IMPORTS = ("http.client", "urllib.request")
@@ -396,6 +416,7 @@ def preinit():
     _install_threads()
     _loop.install()
     _install_network()
+    _import_data_stack()
     # Warm the compiler and the code paths a run takes.
     run("__cloche_warm = [i * i for i in range(10)]\n__cloche_warm[-1]")
     run("async def __cloche_a():\n    return 1\nawait __cloche_a()")

@@ -1,0 +1,168 @@
+"""The data stack inside the sandbox (issue 14): numpy compiled into the
+guest and pre-imported. Skipped when the guest was built without it
+(tools/guest.sh without CLOCHE_DATA_STACK=1).
+
+Expected values were computed once with native numpy of the same version
+(2.4.6) and are written here, so the test needs no numpy on the host."""
+
+import json
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CLOCHE = os.environ.get("CLOCHE_BIN", str(ROOT / "build" / "cloche"))
+
+
+def cloche(*args, timeout=120):
+    return subprocess.run([CLOCHE, *args], capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def run_json(code, *flags):
+    p = cloche("run", "--json", *flags, "-c", code)
+    return p, json.loads(p.stdout)
+
+
+def guest_has_numpy():
+    if not Path(CLOCHE).exists():
+        return False
+    p = cloche("run", "-c", "import numpy")
+    return p.returncode == 0
+
+
+pytestmark = pytest.mark.skipif(not guest_has_numpy(),
+                                reason="guest built without the data stack")
+
+
+def test_numpy_is_preimported_and_builtin():
+    p = cloche("run", "-c", """
+import sys
+print('numpy' in sys.modules)
+import numpy as np
+print(np.__version__)
+print('numpy._core._multiarray_umath' in sys.builtin_module_names)
+""")
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.split() == ["True", "2.4.6", "True"]
+
+
+def test_array_math():
+    p = cloche("run", "-c", """
+import numpy as np
+a = np.arange(12, dtype=np.float64).reshape(3, 4)
+print(a.sum(), a.mean(axis=0).tolist(), (a @ a.T).trace())
+print(np.sqrt(np.array([4.0, 9.0])).tolist(), np.int32(7) // 2)
+print(np.cumsum([1, 2, 3]).tolist(), np.argsort([3, 1, 2]).tolist())
+print(np.unique([3, 1, 3, 2]).tolist(), float(np.float16(0.1)))
+print(np.array(['b', 'a']).astype('U').tolist(), np.isnan(np.nan))
+print(repr(np.longdouble(1) / 3)[:20])
+""")
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.splitlines() == [
+        "66.0 [4.0, 5.0, 6.0, 7.0] 506.0",
+        "[2.0, 3.0] 3",
+        "[1, 3, 6] [1, 2, 0]",
+        "[1, 2, 3] 0.0999755859375",
+        "['b', 'a'] True",
+        "np.longdouble('0.333",
+    ]
+
+
+def test_linalg_fft_and_value():
+    p, r = run_json("""
+import numpy as np
+x = np.linalg.solve(np.array([[3., 1.], [1., 2.]]), np.array([9., 8.]))
+w = np.linalg.eigvalsh(np.array([[2., 1.], [1., 2.]]))
+f = np.fft.fft(np.arange(4.))
+bool(np.allclose(x, [2, 3]) and np.allclose(w, [1, 3]) and
+     np.allclose(f, [6, -2 + 2j, -2, -2 - 2j]) and
+     abs(np.linalg.det(np.eye(3) * 2) - 8) < 1e-12)
+""")
+    assert p.returncode == 0, p.stderr
+    assert r["outcome"] == "ok" and r["value_repr"] == "True"
+
+
+def test_random_with_seed_matches_native():
+    p = cloche("run", "-c", """
+import numpy as np
+rng = np.random.default_rng(12345)
+print(rng.integers(0, 1000, 6).tolist())
+print(rng.standard_normal(3).tolist())
+np.random.seed(0)
+print(np.random.rand(3).tolist())
+""")
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.splitlines() == [
+        "[699, 227, 788, 316, 204, 797]",
+        "[-0.2591732349343976, -0.07534330701052097, -0.740884652085609]",
+        "[0.5488135039273248, 0.7151893663724195, 0.6027633760716439]",
+    ]
+
+
+def test_huge_array_is_memory_error_not_trap():
+    # 512 MiB of ones under a 128 MiB cap: numpy's allocation fails, it
+    # raises MemoryError, and the program can catch it and go on.
+    p, r = run_json("""
+import numpy as np
+try:
+    np.ones((8192, 8192))
+except MemoryError:
+    print("MemoryError")
+a = np.ones(1000)
+float(a.sum())
+""", "--memory", "128M")
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert r["outcome"] == "ok" and r["value_repr"] == "1000.0"
+    assert r["stdout"] == "MemoryError\n"
+
+
+def test_huge_array_uncaught_is_memory_limit():
+    p, r = run_json("import numpy as np\nnp.zeros((8192, 8192)) + 1",
+                    "--memory", "128M")
+    assert p.returncode == 3, p.stdout + p.stderr
+    assert r["outcome"] == "limit" and r["limit"] == "memory"
+    assert r["exception"]["type"] == "MemoryError"
+    # The sandbox works on after the trip: a fresh run in the same process
+    # is another test; here the same run's JSON is complete.
+    assert "trap" not in p.stderr.lower()
+
+
+def test_long_vectorised_loop_times_out():
+    start = time.monotonic()
+    p, r = run_json("""
+import numpy as np
+a = np.ones(1_000_000)
+while True:
+    a = np.sqrt(a * 1.0000001)
+""", "--timeout", "1")
+    assert time.monotonic() - start < 20
+    assert p.returncode == 3
+    assert r["limit"] == "timeout"
+
+
+def test_timeout_inside_one_numpy_call():
+    # One call that runs for many seconds inside numpy's C loops: the
+    # deadline interrupts wasm code, not only the Python interpreter.
+    start = time.monotonic()
+    p, r = run_json("""
+import numpy as np
+a = np.ones((1500, 1500))
+for _ in range(100):
+    a = a @ a / 1500
+""", "--timeout", "1")
+    assert time.monotonic() - start < 20
+    assert p.returncode == 3 and r["limit"] == "timeout"
+
+
+def test_unseeded_random_differs_between_sandboxes():
+    # numpy was imported (and its global generator seeded) at build time;
+    # each sandbox reseeds it from the host's CSPRNG on its first run.
+    code = "import numpy as np\nprint(np.random.rand(), np.random.default_rng().random())"
+    first, second = cloche("run", "-c", code), cloche("run", "-c", code)
+    assert first.returncode == 0 and second.returncode == 0, first.stderr
+    a, b = first.stdout.split(), second.stdout.split()
+    assert a[0] != b[0] and a[1] != b[1]
