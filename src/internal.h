@@ -114,6 +114,8 @@ struct cloche_sandbox {
     unsigned configured; /* callbacks.generation the instance has installed */
     size_t paths_installed; /* packages already on the instance's sys.path */
     int tracing;            /* the instance's tracer is on */
+    uint32_t intr_info;     /* guest address of its interrupt info, or 0 */
+    atomic_int intr_requested; /* cloche_sandbox_interrupt (interrupt.c) */
 
     cloche__callbacks callbacks;
     cloche__hub *hub; /* outstanding host calls; outlives the instance */
@@ -161,6 +163,11 @@ static inline uint32_t cloche__load_u32(const uint8_t *p) {
 
 /* clock.c */
 uint64_t cloche__now_ns(void);
+
+/* interrupt.c: soft interrupts (KeyboardInterrupt in the guest). Bind once
+ * per instance; deliver from the epoch callback when one was requested. */
+void cloche__interrupt_bind(cloche_sandbox *sb, wasmtime_instance_t *inst);
+void cloche__interrupt_deliver(cloche_sandbox *sb);
 
 /* host_imports.c: define WASI and cloche imports on the engine's linker. */
 int cloche__define_imports(wasmtime_linker_t *linker, char *err, size_t len);

@@ -257,6 +257,7 @@ static int start_locked(cloche_sandbox *sb, const char *code, size_t len) {
     if (rc != 0)
         return rc;
     cloche__hub_clear_cancel(sb->hub); /* a cancel only hits its own run */
+    atomic_store(&sb->intr_requested, 0); /* so does an interrupt */
     cloche__network_run_start(sb);
     if ((rc = cloche__configure_guest(sb)) != 0)
         return rc;

@@ -141,6 +141,8 @@ static void hook_output(void *ud, int fd, const uint8_t *data, size_t len) {
 
 /* Sleep, but never past the run's deadline and never through a cancel:
  * returns 1 (with the reason in sb->stop) if the sleep was cut. */
+#define SLEEP_SLICE_NS 50000000u /* 50 ms */
+
 static int hook_sleep(void *ud, uint64_t ns) {
     cloche_sandbox *sb = ud;
     uint64_t now = cloche__now_ns();
@@ -148,9 +150,18 @@ static int hook_sleep(void *ud, uint64_t ns) {
     int cut = sb->deadline_ns && until >= sb->deadline_ns;
     if (cut)
         until = sb->deadline_ns;
-    if (cloche__hub_sleep(sb->hub, until) != 0) {
-        sb->stop = CLOCHE__STOP_CANCELLED;
-        return 1;
+    /* In slices, so that a soft interrupt ends the sleep early: the guest
+     * then raises KeyboardInterrupt at its next bytecode boundary. */
+    for (uint64_t t = now; t < until; t = cloche__now_ns()) {
+        uint64_t step = until - t > SLEEP_SLICE_NS ? t + SLEEP_SLICE_NS : until;
+        if (cloche__hub_sleep(sb->hub, step) != 0) {
+            sb->stop = CLOCHE__STOP_CANCELLED;
+            return 1;
+        }
+        if (atomic_exchange(&sb->intr_requested, 0)) {
+            cloche__interrupt_deliver(sb);
+            return 0;
+        }
     }
     if (cut)
         sb->stop = CLOCHE__STOP_TIMEOUT;
@@ -168,6 +179,8 @@ static wasmtime_error_t *on_epoch(wasmtime_context_t *ctx, void *env,
         sb->stop = CLOCHE__STOP_CANCELLED;
         return wasmtime_error_new("cloche: cancelled");
     }
+    if (atomic_exchange(&sb->intr_requested, 0))
+        cloche__interrupt_deliver(sb);
     if (sb->deadline_ns && cloche__now_ns() >= sb->deadline_ns) {
         sb->stop = CLOCHE__STOP_TIMEOUT;
         return wasmtime_error_new("cloche: deadline");
@@ -279,7 +292,10 @@ static int instantiate_guest(cloche_sandbox *sb) {
                             "limit below the image size?): %s",
                             msg);
     }
-    return bind_exports(sb, &inst);
+    int rc = bind_exports(sb, &inst);
+    if (rc == 0)
+        cloche__interrupt_bind(sb, &inst);
+    return rc;
 }
 
 int cloche__sandbox_instantiate(cloche_sandbox *sb) {

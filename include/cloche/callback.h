@@ -163,6 +163,18 @@ int cloche_finish(cloche_result **out, cloche_sandbox *sb);
  */
 void cloche_sandbox_cancel(cloche_sandbox *sb);
 
+/**
+ * Interrupt the sandbox's current run softly, from any thread (also from a
+ * signal handler: it is one atomic store): KeyboardInterrupt is raised in
+ * the running Python code at its next bytecode boundary, as Ctrl-C does in
+ * python3, and the session keeps its globals. Code that is not executing
+ * bytecode (a long C call, a sleep, a wait on host calls) sees it when it
+ * returns; use cloche_sandbox_cancel to stop such a run at once (which
+ * resets the interpreter). No effect if no run is in progress; a guest
+ * image without the cloche_interrupt_info export ignores it.
+ */
+void cloche_sandbox_interrupt(cloche_sandbox *sb);
+
 #ifdef __cplusplus
 }
 #endif

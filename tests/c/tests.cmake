@@ -39,3 +39,13 @@ target_compile_definitions(test_pending_state PRIVATE ${CLOCHE_POSIX})
 add_test(NAME integration_pending_state COMMAND test_pending_state)
 set_tests_properties(integration_pending_state PROPERTIES LABELS integration
                      TIMEOUT 600)
+
+# Soft interrupts: KeyboardInterrupt in the running code, the session kept
+# (cloche_sandbox_interrupt; `cloche repl`'s Ctrl-C).
+add_executable(test_interrupt ${CMAKE_CURRENT_LIST_DIR}/test_interrupt.c)
+target_link_libraries(test_interrupt PRIVATE cloche_test_harness Threads::Threads)
+target_compile_options(test_interrupt PRIVATE ${CLOCHE_WARNINGS})
+target_compile_definitions(test_interrupt PRIVATE ${CLOCHE_POSIX})
+add_test(NAME integration_interrupt COMMAND test_interrupt)
+set_tests_properties(integration_interrupt PROPERTIES LABELS integration
+                     TIMEOUT 600)
