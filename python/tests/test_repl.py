@@ -9,6 +9,7 @@ import os
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,7 +18,7 @@ pexpect = pytest.importorskip("pexpect")
 PROMPT = ">>> "
 
 
-def spawn(cloche_bin: str, tmp_path: Path, *args: str) -> object:
+def spawn(cloche_bin: str, tmp_path: Path, *args: str) -> Any:
     env = dict(os.environ, XDG_STATE_HOME=str(tmp_path / "state"), TERM="dumb")
     env.pop("CLOCHE_NO_LINEEDIT", None)
     child = pexpect.spawn(cloche_bin, ["repl", *args], env=env, encoding="utf-8",
