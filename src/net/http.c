@@ -197,7 +197,9 @@ void cloche__net_http_free(cloche__net_http *h)
     cloche__net_buf_free(&h->rhead);
     cloche__net_buf_free(&h->rline);
     cloche__net_buf_free(&h->scratch);
+    cloche__net_buf_free(&h->passed);
     cloche__net_stream_free(&h->body);
+    cloche__net_stream_free(&h->raw);
     cloche__net_wipe(h, sizeof *h);
     cloche__net_dealloc(h);
 }
@@ -211,7 +213,8 @@ int cloche__net_http_idle(const cloche__net_http *h)
 {
     return h->qs == Q_HEAD && h->qhead.len == 0 && h->q_count == 0 &&
            h->rs == R_HEAD && h->rhead.len == 0 &&
-           cloche__net_stream_pending(&h->body) == 0;
+           cloche__net_stream_pending(&h->body) == 0 &&
+           cloche__net_stream_pending(&h->raw) == 0;
 }
 
 /* ---- request heads ----------------------------------------------------------- */

@@ -52,6 +52,8 @@ struct cloche__net_http {
     int r_rechunk; /* R_BODY: the body goes to the guest chunked */
     cloche__net_stream body; /* scrub stream of the current body */
     cloche__net_buf scratch; /* one feed's scrubbed body, before framing */
+    cloche__net_buf passed;  /* what the parser passed on, before raw */
+    cloche__net_stream raw;  /* scrub stream over everything passed on */
 };
 
 /* Result of cloche__net_http_take_line. */

@@ -17,7 +17,11 @@
  *     gets here); so is a protocol switch (101);
  *   - when a placeholder is not as long as its value, a Content-Length
  *     body of an HTTP/1.1 answer goes to the guest chunked (the head loses
- *     its Content-Length), since scrubbing may change its length.
+ *     its Content-Length), since scrubbing may change its length;
+ *   - what all that passes on goes through one more scrub stream as raw
+ *     bytes, because the guest reads raw bytes: a body that ends in the
+ *     first bytes of a value, followed by the rest, must not show it
+ *     either (found by fuzz_http).
  *
  * Which responses have a body follows RFC 9112: none for 1xx, 204, 304 or
  * an answer to HEAD (the request side queues which requests were HEAD);
@@ -380,9 +384,10 @@ static int recv_eof(cloche__net_http *h, const cloche__net_patset *ps,
     return rc;
 }
 
-int cloche__net_http_recv(cloche__net_http *h, const cloche__net_patset *ps,
-                          const uint8_t *in, size_t len, int flags,
-                          cloche__net_buf *out, char *err, size_t errlen)
+/* The parser's work: everything but the raw pass. */
+static int parse(cloche__net_http *h, const cloche__net_patset *ps,
+                 const uint8_t *in, size_t len, int flags,
+                 cloche__net_buf *out, char *err, size_t errlen)
 {
     size_t pos = 0;
     while (pos < len) {
@@ -393,19 +398,77 @@ int cloche__net_http_recv(cloche__net_http *h, const cloche__net_patset *ps,
             return rc;
         pos += used;
     }
-    if (!(flags & CLOCHE__NET_FEED_FINAL))
-        return 0;
-    if (flags & CLOCHE__NET_FEED_CARRY) /* a lull: the short held tail */
-        return body_feed(h, ps, NULL, 0, flags, out);
-    return recv_eof(h, ps, out);
+    return flags & CLOCHE__NET_FEED_FINAL ? recv_eof(h, ps, out) : 0;
 }
 
-const cloche__net_stream *cloche__net_http_body(const cloche__net_http *h)
+/* What the parser passed on, through the raw stream into out, in pieces
+ * the stream can take; flags apply with the last piece. */
+static int raw_pass(cloche__net_http *h, const cloche__net_patset *ps,
+                    int flags, cloche__net_buf *out)
 {
-    return &h->body;
+    size_t chunk = cloche__net_chunk(ps), off = 0;
+    int rc = 0;
+    do {
+        size_t k = h->passed.len - off < chunk ? h->passed.len - off : chunk;
+        int last = off + k == h->passed.len;
+        const uint8_t *p = h->passed.len ? h->passed.p + off : NULL;
+        rc = cloche__net_stream_feed(ps, &h->raw, p, k, last ? flags : 0,
+                                     out);
+        off += k;
+    } while (rc == 0 && off < h->passed.len);
+    cloche__net_buf_consume(&h->passed, h->passed.len);
+    return rc;
+}
+
+static int short_tail(const cloche__net_stream *st)
+{
+    return cloche__net_stream_held(st) &&
+           cloche__net_stream_pending(st) < CLOCHE__NET_RELEASE_MAX;
+}
+
+/* A lull releases a held tail only where it is short: a longer one (a
+ * value's first RELEASE_MAX bytes or more) waits for data or EOF. */
+static int lull(cloche__net_http *h, const cloche__net_patset *ps,
+                cloche__net_buf *out)
+{
+    int carry = CLOCHE__NET_FEED_FINAL | CLOCHE__NET_FEED_CARRY, rc = 0;
+    if (short_tail(&h->body))
+        rc = body_feed(h, ps, NULL, 0, carry, &h->passed);
+    if (rc == 0)
+        rc = raw_pass(h, ps, 0, out);
+    if (rc == 0 && short_tail(&h->raw))
+        rc = raw_pass(h, ps, carry, out);
+    return rc;
+}
+
+int cloche__net_http_recv(cloche__net_http *h, const cloche__net_patset *ps,
+                          const uint8_t *in, size_t len, int flags,
+                          cloche__net_buf *out, char *err, size_t errlen)
+{
+    h->passed.max = out->max;
+    int carry = (flags & CLOCHE__NET_FEED_CARRY) != 0;
+    int rc = parse(h, ps, in, len, carry ? 0 : flags, &h->passed, err,
+                   errlen);
+    if (rc) {
+        cloche__net_buf_consume(&h->passed, h->passed.len);
+        return rc;
+    }
+    return carry ? lull(h, ps, out) : raw_pass(h, ps, flags, out);
+}
+
+int cloche__net_http_holding(const cloche__net_http *h)
+{
+    return cloche__net_stream_held(&h->body) ||
+           cloche__net_stream_held(&h->raw);
+}
+
+int cloche__net_http_releasable(const cloche__net_http *h)
+{
+    return short_tail(&h->body) || short_tail(&h->raw);
 }
 
 size_t cloche__net_http_recv_held(const cloche__net_http *h)
 {
-    return h->rhead.len + h->rline.len + cloche__net_stream_held(&h->body);
+    return h->rhead.len + h->rline.len + cloche__net_stream_held(&h->body) +
+           cloche__net_stream_held(&h->raw);
 }

@@ -227,13 +227,9 @@ static int deliver(cloche__net *n, cloche__net_conn *c, uint8_t *buf,
 }
 
 /* The receive stream whose short held tail a lull may release. */
-static const cloche__net_stream *in_stream(const cloche__net_conn *c)
-{
-    return c->http ? cloche__net_http_body(c->http) : &c->in_st;
-}
-
 /* Bytes from the transport towards inq, scrubbed (through the HTTP
- * response parser on a connection that carries a secret). */
+ * response parser on a connection that carries a secret). flags: 0,
+ * FINAL|MASK (EOF) or FINAL|CARRY (a lull). */
 static int feed_in(cloche__net *n, cloche__net_conn *c, const uint8_t *p,
                    size_t k, int flags)
 {
@@ -247,19 +243,21 @@ static int feed_in(cloche__net *n, cloche__net_conn *c, const uint8_t *p,
                               msg[0] ? msg : cloche__net_strerror(rc));
         return set_broken(c, rc);
     }
-    c->hold_since =
-        cloche__net_stream_held(in_stream(c)) ? cloche__net_now_ns() : 0;
+    int held = c->http ? cloche__net_http_holding(c->http)
+                       : cloche__net_stream_held(&c->in_st) != 0;
+    c->hold_since = held ? cloche__net_now_ns() : 0;
     return 0;
 }
 
 /* When a short held tail may be released (0: it may not). */
 static uint64_t release_at(const cloche__net_conn *c)
 {
-    const cloche__net_stream *st = in_stream(c);
-    if (cloche__net_stream_held(st) == 0 ||
-        cloche__net_stream_pending(st) >= CLOCHE__NET_RELEASE_MAX)
-        return 0;
-    return c->hold_since + CLOCHE__NET_RELEASE_GRACE_MS * 1000000ull;
+    int can = c->http ? cloche__net_http_releasable(c->http)
+                      : cloche__net_stream_held(&c->in_st) &&
+                            cloche__net_stream_pending(&c->in_st) <
+                                CLOCHE__NET_RELEASE_MAX;
+    return can ? c->hold_since + CLOCHE__NET_RELEASE_GRACE_MS * 1000000ull
+               : 0;
 }
 
 /* One step of reading: 0 if progress was made, ETIMEDOUT, or a status. */

@@ -272,17 +272,20 @@ size_t cloche__net_http_send_held(const cloche__net_http *h);
  * are scrubbed whole, bodies are scrubbed as one stream per response (the
  * chunked framing is decoded first and the scrubbed content re-framed), a
  * response with a content or transfer coding other than identity/chunked
- * is refused. flags: 0, FINAL|MASK (the transport reached EOF), or
- * FINAL|CARRY (release the body stream's short held tail after a lull).
- * Appends to out. 0, EDENIED, EIO (malformed response), ENOMEM.
+ * is refused; then what passed goes through one more scrub stream, as
+ * raw bytes (a value may lie across two parts of the exchange). flags: 0,
+ * FINAL|MASK (the transport reached EOF), or FINAL|CARRY (release short
+ * held tails after a lull). Appends to out. 0, EDENIED, EIO (malformed
+ * response), ENOMEM.
  */
 int cloche__net_http_recv(cloche__net_http *h, const cloche__net_patset *ps,
                           const uint8_t *in, size_t len, int flags,
                           cloche__net_buf *out, char *err, size_t errlen);
-/** The current response body's scrub stream (its held tail may be
- *  released after a lull). */
-const cloche__net_stream *cloche__net_http_body(const cloche__net_http *h);
-/** Bytes received but not yet handed on (partial head, held body tail). */
+/** 1 if a scrub stream holds back bytes that may begin a value. */
+int cloche__net_http_holding(const cloche__net_http *h);
+/** 1 if a lull may release a held tail (one shorter than RELEASE_MAX). */
+int cloche__net_http_releasable(const cloche__net_http *h);
+/** Bytes received but not yet handed on (partial head, held tails). */
 size_t cloche__net_http_recv_held(const cloche__net_http *h);
 /** 1 between messages: nothing held, no request awaiting its answer. */
 int cloche__net_http_idle(const cloche__net_http *h);
