@@ -233,11 +233,86 @@ static int scrub_output(const cloche_sandbox *sb, char **text, size_t *len,
     return 0;
 }
 
+/* A string or key decoded, scrubbed, as a new JSON string (NULL: out of
+ * memory; a placeholder that is not UTF-8 gives a marker string). */
+static json_t *scrubbed_string(const cloche_sandbox *sb, const char *s,
+                               size_t len) {
+    char *clean = NULL;
+    size_t n = 0;
+    if (cloche__scrub_copy(sb, s, len, &clean, &n) != 0)
+        return NULL;
+    json_t *j = json_stringn(clean, n);
+    OPENSSL_cleanse(clean, n);
+    free(clean);
+    return j ? j : json_string("<not valid UTF-8>");
+}
+
+/* Scrub every string and key of j as the embedder will decode it; returns
+ * the new tree (a reference), NULL when out of memory. */
+static json_t *scrub_tree(const cloche_sandbox *sb, json_t *j) {
+    if (json_is_string(j))
+        return scrubbed_string(sb, json_string_value(j), json_string_length(j));
+    if (json_is_array(j)) {
+        for (size_t i = 0; i < json_array_size(j); i++) {
+            json_t *v = scrub_tree(sb, json_array_get(j, i));
+            if (!v || json_array_set_new(j, i, v) != 0)
+                return NULL;
+        }
+        return json_incref(j);
+    }
+    if (!json_is_object(j))
+        return json_incref(j);
+    json_t *o = json_object();
+    const char *key;
+    json_t *v;
+    json_object_foreach(j, key, v) {
+        json_t *k = scrubbed_string(sb, key, strlen(key));
+        json_t *sv = k ? scrub_tree(sb, v) : NULL;
+        int bad = !sv || !o ||
+                  json_object_set_new(o, json_string_value(k), sv) != 0;
+        json_decref(k);
+        if (bad) {
+            json_decref(o);
+            return NULL;
+        }
+    }
+    return o;
+}
+
+/*
+ * The value's JSON is decoded by whoever reads it (cloche_result_to_json
+ * too): a value could hide in its escapes (a letter written as a
+ * backslash-u escape), which a scrub of the text would miss. So scrub the
+ * decoded strings and keys and write the JSON again. Text that does not
+ * parse is left to the plain scrub (nothing will decode it).
+ */
+static int scrub_json_field(const cloche_sandbox *sb, char **text) {
+    if (!sb->net_has_secrets || !*text)
+        return 0;
+    json_t *j = json_loads(*text, JSON_DECODE_ANY, NULL);
+    if (!j)
+        return 0;
+    json_t *clean = scrub_tree(sb, j);
+    json_decref(j);
+    char *out = clean ? json_dumps(clean, JSON_COMPACT | JSON_ENCODE_ANY |
+                                              JSON_ENSURE_ASCII)
+                      : NULL;
+    json_decref(clean);
+    if (!out)
+        return CLOCHE_ENOMEM;
+    OPENSSL_cleanse(*text, strlen(*text));
+    free(*text);
+    *text = out;
+    return 0;
+}
+
 int cloche__result_scrub(cloche_result *r, const cloche_sandbox *sb) {
     int tripped = sb->wasi ? cloche__wasi_output_tripped(sb->wasi) : 0;
     int rc = scrub_output(sb, &r->out, &r->out_len, tripped == 1);
     if (rc == 0)
         rc = scrub_output(sb, &r->err, &r->err_len, tripped == 2);
+    if (rc == 0)
+        rc = scrub_json_field(sb, &r->fields[F_JSON]);
     for (int i = 0; rc == 0 && i < RECORD_FIELDS; i++) {
         size_t len = r->fields[i] ? strlen(r->fields[i]) : 0;
         rc = cloche__scrub(sb, &r->fields[i], &len);

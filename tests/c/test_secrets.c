@@ -196,6 +196,26 @@ static void test_everything_out_is_scrubbed(void **state) {
     assert_string_equal(cloche_result_value_repr(r),
                         "'PLACEHOLDER_FOR_API_KEY'");
     cloche_result_free(r);
+    /* The value's JSON is decoded by its reader: a value hidden in its
+     * escapes is scrubbed too (found by fuzz_record). */
+    r = test_run(sb, "import json\n"
+                     "_dumps = json.dumps\n"
+                     "def dumps(o, **k):\n"
+                     "    if isinstance(o, dict):\n"
+                     "        return '{' + ','.join(\n"
+                     "            '\"' + ''.join('\\\\u%04x' % ord(c) for c in x)\n"
+                     "            + '\":1' for x in o) + '}'\n"
+                     "    return _dumps(o, **k)\n"
+                     "json.dumps = dumps\n"
+                     "{v: 1}");
+    assert_no_value(cloche_result_value_json(r));
+    char *j = cloche_result_to_json(r);
+    assert_no_value(j);
+    assert_non_null(strstr(j, "PLACEHOLDER_FOR_API_KEY"));
+    cloche_string_free(j);
+    cloche_result_free(r);
+    test_expect_stdout(sb, "import json\njson.dumps = _dumps\nprint(1)",
+                       "1\n");
     void *file = NULL;
     assert_int_equal(cloche_sandbox_read_file(&file, &len, sb, "/data/out.txt"),
                      0);
