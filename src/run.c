@@ -221,6 +221,14 @@ static int step(cloche_sandbox *sb, const wasmtime_func_t *fn,
         trap = cloche__guest_call(sb, fn, args, 2, &res, &code, msg, sizeof msg);
     }
     cloche__ticker_leave(sb->engine->ticker);
+    if (rc == CLOCHE_EGUEST && sb->stop != CLOCHE__STOP_NONE) {
+        /* Cancelled (or out of time) while the input was being copied in:
+         * the run stopped before it began - an outcome, not an error. */
+        sb->run_state = CLOCHE__RUN_DONE;
+        trapped(sb, -1, "stopped");
+        finish_run(sb);
+        return 0;
+    }
     if (rc == CLOCHE_ETOOBIG && sb->memory_denied) {
         /* The code (or the replies) cannot fit under the memory limit:
          * that is the limit tripping, not an error of the embedder. */

@@ -274,12 +274,31 @@ static int bind_exports(cloche_sandbox *sb, wasmtime_instance_t *inst) {
     return 0;
 }
 
+/*
+ * ThreadSanitizer builds: wasmtime's pooling allocator hands a linear
+ * memory slot from a store deleted on one thread to a store created on
+ * another, ordered by its own locks in Rust that TSan does not see. Tell
+ * TSan about that order, so that guest-memory accesses of the old and the
+ * new owner are not reported as races (.ci/run's TSan pass).
+ */
+#if defined(__SANITIZE_THREAD__)
+void __tsan_acquire(void *addr);
+void __tsan_release(void *addr);
+static char g_slot_handoff;
+#define SLOT_ACQUIRE() __tsan_acquire(&g_slot_handoff)
+#define SLOT_RELEASE() __tsan_release(&g_slot_handoff)
+#else
+#define SLOT_ACQUIRE() ((void)0)
+#define SLOT_RELEASE() ((void)0)
+#endif
+
 static int instantiate_guest(cloche_sandbox *sb) {
     wasmtime_instance_t inst;
     wasm_trap_t *trap = NULL;
     wasmtime_error_t *err =
         wasmtime_instance_pre_instantiate(sb->engine->pre, sb->ctx, &inst,
                                           &trap);
+    SLOT_ACQUIRE(); /* after the slot is taken: ordered after its release */
     if (err || trap) {
         char msg[256];
         if (err)
@@ -331,8 +350,10 @@ void cloche__sandbox_teardown(cloche_sandbox *sb) {
     sb->run_result = NULL;
     sb->run_state = CLOCHE__RUN_IDLE;
     cloche__network_instance_gone(sb);
-    if (sb->store)
+    if (sb->store) {
+        SLOT_RELEASE();
         wasmtime_store_delete(sb->store);
+    }
     sb->store = NULL;
     sb->ctx = NULL;
     cloche__wasi_free(sb->wasi);
