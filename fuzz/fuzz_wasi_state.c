@@ -41,7 +41,7 @@ static void check(int ok)
 
 static void box_new(box *b)
 {
-    cloche__vfs_limits lim = {1u << 16, 64};
+    cloche__vfs_limits lim = {1u << 16, 64, 0};
     cloche__wasi_config cfg;
     memset(&cfg, 0, sizeof(cfg));
     check(cloche__vfs_new(&b->vfs, &lim) == 0);

@@ -49,3 +49,16 @@ target_compile_definitions(test_interrupt PRIVATE ${CLOCHE_POSIX})
 add_test(NAME integration_interrupt COMMAND test_interrupt)
 set_tests_properties(integration_interrupt PROPERTIES LABELS integration
                      TIMEOUT 600)
+
+# Fuzz targets: their corpora replay here on every build (fuzz/fuzz.cmake).
+include(${CMAKE_CURRENT_LIST_DIR}/../../fuzz/fuzz.cmake)
+
+# Soak: sessions x runs with callbacks, snapshots, resets and cancels from
+# other threads; RSS and descriptors checked (`make soak` runs it long).
+add_executable(cloche_soak ${CMAKE_CURRENT_LIST_DIR}/soak.c)
+target_link_libraries(cloche_soak PRIVATE cloche Threads::Threads)
+target_compile_options(cloche_soak PRIVATE ${CLOCHE_WARNINGS})
+target_compile_definitions(cloche_soak PRIVATE ${CLOCHE_POSIX})
+add_test(NAME soak_short COMMAND cloche_soak --sessions 24 --runs 40
+         --threads 8 --max-rss-growth 50)
+set_tests_properties(soak_short PROPERTIES LABELS integration TIMEOUT 600)

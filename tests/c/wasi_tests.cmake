@@ -4,8 +4,7 @@
 # after enable_testing()). Defines:
 #   cloche_wasi        static library: src/wasi/*.c + src/vfs/*.c, no wasmtime
 #   test_vfs*, test_wasi_*   cmocka executables, one ctest test each (label unit)
-#   fuzz_*             libFuzzer targets, only with clang and -DCLOCHE_FUZZ=ON
-#                      (smoke runs under ctest, label fuzz; fuzz/README.md)
+# (The fuzz targets over this library are in fuzz/fuzz.cmake.)
 # Uses the top-level CLOCHE_WARNINGS list when it is defined; standalone it
 # falls back to the list below (CLOCHE_WERROR=ON adds -Werror).
 
@@ -33,35 +32,6 @@ target_compile_options(cloche_wasi PRIVATE ${CLOCHE_WASI_WARNINGS})
 set_target_properties(cloche_wasi PROPERTIES C_STANDARD 11
                       C_STANDARD_REQUIRED ON C_EXTENSIONS OFF
                       POSITION_INDEPENDENT_CODE ON)
-
-# libFuzzer targets (fuzz/README.md): only with clang and CLOCHE_FUZZ=ON.
-# They link a second copy of the library built with coverage and sanitizer
-# instrumentation, so the normal build never depends on them.
-option(CLOCHE_FUZZ "Build the libFuzzer targets in fuzz/ (clang only)" OFF)
-if(CLOCHE_FUZZ AND NOT CMAKE_C_COMPILER_ID MATCHES "Clang")
-  message(WARNING "CLOCHE_FUZZ needs clang (libFuzzer): fuzzers not built")
-elseif(CLOCHE_FUZZ)
-  set(CLOCHE_FUZZ_FLAGS -fsanitize=address,undefined -fno-omit-frame-pointer
-      -fno-sanitize-recover=all -g)
-  add_library(cloche_wasi_fuzz STATIC ${CLOCHE_WASI_SOURCES})
-  target_include_directories(cloche_wasi_fuzz PUBLIC "${CLOCHE_WASI_ROOT}/src"
-                                                     "${CLOCHE_WASI_ROOT}/include")
-  target_compile_options(cloche_wasi_fuzz PRIVATE ${CLOCHE_WASI_WARNINGS}
-                         -fsanitize=fuzzer-no-link ${CLOCHE_FUZZ_FLAGS})
-  set_target_properties(cloche_wasi_fuzz PROPERTIES C_STANDARD 11
-                        C_STANDARD_REQUIRED ON C_EXTENSIONS OFF)
-  foreach(f IN ITEMS fuzz_wasi_state)
-    add_executable(${f} "${CLOCHE_WASI_ROOT}/fuzz/${f}.c")
-    target_link_libraries(${f} PRIVATE cloche_wasi_fuzz)
-    target_compile_options(${f} PRIVATE ${CLOCHE_WASI_WARNINGS}
-                           -fsanitize=fuzzer ${CLOCHE_FUZZ_FLAGS})
-    target_link_options(${f} PRIVATE -fsanitize=fuzzer ${CLOCHE_FUZZ_FLAGS})
-    set_target_properties(${f} PROPERTIES C_STANDARD 11 C_STANDARD_REQUIRED ON)
-    # A short deterministic run as a smoke test (label fuzz).
-    add_test(NAME ${f}_smoke COMMAND ${f} -runs=20000 -seed=1)
-    set_tests_properties(${f}_smoke PROPERTIES LABELS fuzz)
-  endforeach()
-endif()
 
 find_path(CMOCKA_INCLUDE_DIR cmocka.h)
 find_library(CMOCKA_LIBRARY cmocka)
