@@ -76,6 +76,9 @@ int cli_read_file(const char *path, char **out, size_t *len);
 /* Subcommands: argv[0] is the subcommand name. */
 int cli_run_main(int argc, char **argv);
 int cli_resume_main(int argc, char **argv);
+/* wasi_run.c: `cloche wasi-run` (a WASI command module on cloche's WASI
+ * layer). */
+int cli_wasi_run_main(int argc, char **argv);
 int cli_repl_main(int argc, char **argv);
 
 /* pyexec.c: `cloche mcp` and `cloche run --mcp-server` exec the Python

@@ -13,6 +13,7 @@ static const char usage[] =
     "  resume   finish a run suspended with `cloche run --suspend FILE`\n"
     "  mcp      an MCP server that runs Python in sandboxes (cloche mcp --help;\n"
     "           needs the Python package: pip install '.[mcp]')\n"
+    "  wasi-run run a wasm32-wasip1 command module on cloche's WASI layer\n"
     "  version  print the version\n"
     "\n"
     "exit codes: 0 success, 1 uncaught Python exception, 2 usage error,\n"
@@ -34,6 +35,8 @@ int main(int argc, char **argv) {
         return cli_resume_main(argc - 1, argv + 1);
     if (strcmp(cmd, "repl") == 0)
         return cli_repl_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "wasi-run") == 0)
+        return cli_wasi_run_main(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("cloche %s\n", cloche_version());
         return CLI_EXIT_OK;
