@@ -4,11 +4,13 @@
 #   make test   build everything and run all tests
 #   make fidelity  CPython's own test suite, natively and in the sandbox,
 #               compared (tools/fidelity.py; `make test` runs a quick part)
+#   make compare   cloche beside eryx and Monty, measured in one run
+#               (bench/compare.py, docs/compare.md; COMPARE_FLAGS=--quick)
 #   make fuzz   each fuzz target for FUZZ_SECONDS (fuzz/README.md)
 #   make soak   1000 sessions x 100 steps in 8 threads: RSS and fds flat
 BUILD ?= build
 
-.PHONY: all build demo test fidelity bench asan fuzz soak clean
+.PHONY: all build demo test fidelity bench compare asan fuzz soak clean
 
 all: build
 
@@ -28,6 +30,9 @@ fidelity: build
 
 bench: build
 	./$(BUILD)/bench/cloche-bench
+
+compare: build
+	python3 bench/compare.py --build $(BUILD) $(COMPARE_FLAGS)
 
 asan:
 	bash tools/build.sh build-asan -DCLOCHE_SANITIZE=ON
