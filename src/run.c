@@ -200,6 +200,25 @@ static void fuel_resume(cloche_sandbox *sb, uint64_t left) {
 }
 
 /*
+ * A run cancelled (or out of time) before its code began - while the
+ * guest was being configured for it, or its input copied in - has that as
+ * its outcome: the guest call that failed was stopped, not broken. Other
+ * failures stay errors (rc).
+ */
+static int stopped_early(cloche_sandbox *sb, int rc) {
+    if (sb->stop != CLOCHE__STOP_CANCELLED && sb->stop != CLOCHE__STOP_TIMEOUT)
+        return rc;
+    if (!sb->run_result && !(sb->run_result = cloche__result_new()))
+        return cloche__fail(sb, CLOCHE_ENOMEM, "out of memory");
+    if (!sb->run_start_ns)
+        sb->run_start_ns = cloche__now_ns();
+    sb->run_state = CLOCHE__RUN_DONE;
+    trapped(sb, -1, "stopped");
+    finish_run(sb);
+    return 0;
+}
+
+/*
  * One step into the guest: copy `data` in, call `fn` with it, act on the
  * record. On return the run is DONE or PENDING, or an error is returned.
  */
@@ -221,14 +240,8 @@ static int step(cloche_sandbox *sb, const wasmtime_func_t *fn,
         trap = cloche__guest_call(sb, fn, args, 2, &res, &code, msg, sizeof msg);
     }
     cloche__ticker_leave(sb->engine->ticker);
-    if (rc == CLOCHE_EGUEST && sb->stop != CLOCHE__STOP_NONE) {
-        /* Cancelled (or out of time) while the input was being copied in:
-         * the run stopped before it began - an outcome, not an error. */
-        sb->run_state = CLOCHE__RUN_DONE;
-        trapped(sb, -1, "stopped");
-        finish_run(sb);
-        return 0;
-    }
+    if (rc == CLOCHE_EGUEST)
+        return stopped_early(sb, rc);
     if (rc == CLOCHE_ETOOBIG && sb->memory_denied) {
         /* The code (or the replies) cannot fit under the memory limit:
          * that is the limit tripping, not an error of the embedder. */
@@ -267,8 +280,9 @@ static int start_locked(cloche_sandbox *sb, const char *code, size_t len) {
     cloche__hub_clear_cancel(sb->hub); /* a cancel only hits its own run */
     atomic_store(&sb->intr_requested, 0); /* so does an interrupt */
     cloche__network_run_start(sb);
+    sb->run_start_ns = 0;
     if ((rc = cloche__configure_guest(sb)) != 0)
-        return rc;
+        return stopped_early(sb, rc);
     if (!(sb->run_result = cloche__result_new()))
         return cloche__fail(sb, CLOCHE_ENOMEM, "out of memory");
     sb->run_start_ns = cloche__now_ns();

@@ -374,7 +374,7 @@ int main(int argc, char **argv)
     pthread_t comp, canc, samp, th[64];
     pthread_attr_t attr;
     pthread_attr_init(&attr);
-    pthread_attr_setstacksize(&attr, 8u << 20); /* the guest needs 3 MiB */
+    pthread_attr_setstacksize(&attr, 16u << 20); /* room for the guest */
     pthread_create(&comp, NULL, completer, NULL);
     pthread_create(&canc, NULL, canceller, NULL);
     pthread_create(&samp, NULL, sampler, NULL);

@@ -111,11 +111,62 @@ static void test_concurrent_use_of_one_sandbox_is_refused(void **state) {
     cloche_sandbox_free(sb);
 }
 
+typedef struct spammer {
+    cloche_sandbox *sb;
+    volatile int stop;
+} spammer;
+
+static void *cancel_spam(void *arg) {
+    spammer *s = arg;
+    while (!__atomic_load_n(&s->stop, __ATOMIC_ACQUIRE))
+        cloche_sandbox_cancel(s->sb);
+    return NULL;
+}
+
+/* A cancel may land at any moment of a run, even before its code begins
+ * (while the guest is given the run's callbacks, or the code is copied
+ * in): the run ends cancelled (or done), never with an error (found by the
+ * soak test). */
+static void test_cancel_at_any_moment(void **state) {
+    (void)state;
+    cloche_sandbox *sb = test_sandbox(NULL);
+    size_t len = 64u << 10;
+    char *code = malloc(len);
+    assert_non_null(code);
+    memset(code, '#', len);
+    spammer s = {sb, 0};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, cancel_spam, &s), 0);
+    int cancelled = 0;
+    for (int i = 0; i < 300; i++) {
+        /* a new callback table: the run first installs it in the guest */
+        cloche_callback_def d = CLOCHE_CALLBACK_DEF_INIT;
+        d.name = i % 2 ? "tool_a" : "tool_b";
+        assert_int_equal(cloche_sandbox_add_callback(sb, &d), 0);
+        cloche_result *r = NULL;
+        int rc = cloche_run(&r, sb, code, len);
+        if (rc != 0)
+            fail_msg("run %d: %s: %s", i, cloche_status_name(rc),
+                     cloche_sandbox_errmsg(sb));
+        cloche_outcome o = cloche_result_outcome(r);
+        assert_true(o == CLOCHE_OUTCOME_CANCELLED || o == CLOCHE_OUTCOME_OK);
+        cancelled += o == CLOCHE_OUTCOME_CANCELLED;
+        cloche_result_free(r);
+    }
+    __atomic_store_n(&s.stop, 1, __ATOMIC_RELEASE);
+    pthread_join(t, NULL);
+    assert_true(cancelled > 0);
+    test_expect_stdout(sb, "print('ok')", "ok\n");
+    free(code);
+    cloche_sandbox_free(sb);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_timeout_in_one_does_not_stop_the_other),
         cmocka_unit_test(test_many_threads_at_once),
         cmocka_unit_test(test_concurrent_use_of_one_sandbox_is_refused),
+        cmocka_unit_test(test_cancel_at_any_moment),
     };
     return cmocka_run_group_tests(tests, test_engine_setup,
                                   test_engine_teardown);
