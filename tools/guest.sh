@@ -8,9 +8,9 @@
 # rebuilds only this step.
 #
 # CLOCHE_DATA_STACK=1 builds the data-stack flavour instead
-# (docs/data-stack.md): numpy (tools/numpy.sh) compiled in, its extension
-# modules registered as built-ins, its Python files in the image, and
-# pre-imported.
+# (docs/data-stack.md): numpy and pandas (tools/numpy.sh, tools/pandas.sh)
+# compiled in, their extension modules registered as built-ins, their Python
+# files and pure-Python dependencies in the image, and pre-imported.
 . "$(dirname "$0")/common.sh"
 
 TC=$(bash "$CLOCHE_ROOT/tools/toolchain.sh")
@@ -21,8 +21,11 @@ TZDATA=$(source_file tzdata)   # IANA time zones for zoneinfo, pinned
 DATA_STACK=${CLOCHE_DATA_STACK:-0}
 pkgs=()      # package folders made by tools/pyext.sh (lib/, site/, ...)
 flavour=""
+wheels=()    # pure-Python wheels the packages need (pinned)
 if [ "$DATA_STACK" = 1 ]; then
   pkgs+=("$(bash "$CLOCHE_ROOT/tools/numpy.sh" | tail -n1)")
+  pkgs+=("$(bash "$CLOCHE_ROOT/tools/pandas.sh" | tail -n1)")
+  wheels+=("$(source_file dateutil)" "$(source_file six)")
   flavour="data-"
 fi
 key=$( (cd "$CLOCHE_ROOT" && cat tools/guest.sh tools/make_stdlib_zip.py tools/sources.lock \
@@ -38,7 +41,7 @@ log "guest: stdlib image"
 sysconfigdata=$(ls "$PY"/wasm/build/lib.wasi-wasm32-3.13/_sysconfigdata_*.py | head -n1)
 "$PY/native/bin/python3.13" "$CLOCHE_ROOT/tools/make_stdlib_zip.py" \
     "$OUT/python313.zip" "$PY/src/Lib" "$sysconfigdata" \
-    "$CLOCHE_ROOT/guest/cloche_guest" "$TZDATA" "${pkgs[@]/%//site}"
+    "$CLOCHE_ROOT/guest/cloche_guest" "$TZDATA" "${wheels[@]}" "${pkgs[@]/%//site}"
 cp "$OUT/python313.zip" "$OUT/stage/usr/local/lib/python313.zip"
 
 log "guest: compile and link the reactor"

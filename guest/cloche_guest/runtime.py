@@ -349,7 +349,7 @@ PREIMPORT = (
 # Compiled-in packages of the data-stack guest (tools/guest.sh with
 # CLOCHE_DATA_STACK=1; docs/data-stack.md), imported into the image when
 # the guest has them, after the thread and network stand-ins are in place.
-DATA_PREIMPORT = ("numpy",)
+DATA_PREIMPORT = ("numpy", "pandas")
 
 
 def _import_data_stack():

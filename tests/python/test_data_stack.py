@@ -166,3 +166,94 @@ def test_unseeded_random_differs_between_sandboxes():
     assert first.returncode == 0 and second.returncode == 0, first.stderr
     a, b = first.stdout.split(), second.stdout.split()
     assert a[0] != b[0] and a[1] != b[1]
+
+
+def guest_has_pandas():
+    return Path(CLOCHE).exists() and \
+        cloche("run", "-c", "import pandas").returncode == 0
+
+
+needs_pandas = pytest.mark.skipif(not guest_has_pandas(),
+                                  reason="guest built without pandas")
+
+FRAME = """
+import numpy as np
+import pandas as pd
+df = pd.DataFrame({
+    "city": ["Oslo", "Lima", "Oslo", "Pune", "Lima", "Oslo"],
+    "day": pd.to_datetime(["2024-01-01", "2024-01-01", "2024-01-02",
+                           "2024-01-02", "2024-01-03", "2024-01-03"]),
+    "temp": [-3.5, 22.0, -1.0, 31.5, 23.5, 0.5],
+    "rain": [1, 0, 3, 0, 2, 1],
+})
+"""
+
+
+@needs_pandas
+def test_pandas_groupby_pivot_describe_like_native():
+    # Expected text from native CPython 3.13.5 with pandas 3.0.6 and
+    # numpy 2.4.6 (no pyarrow, as in the guest).
+    p = cloche("run", "-c", FRAME + """
+import sys
+print('pandas' in sys.modules, pd.__version__)
+print(df.groupby("city")["temp"].agg(["mean", "max", "count"]))
+print(df.pivot_table(index="day", columns="city", values="rain",
+                     aggfunc="sum", fill_value=0))
+print(df.describe().round(3).to_string())
+s = pd.Series(np.arange(6), index=pd.date_range("2024-03-01", periods=6))
+print(s.resample("2D").sum().to_dict())
+print(df["city"].str.upper().value_counts().to_dict())
+""")
+    assert p.returncode == 0, p.stderr
+    assert p.stdout == """True 3.0.6
+           mean   max  count
+city                        
+Lima  22.750000  23.5      2
+Oslo  -1.333333   0.5      3
+Pune  31.500000  31.5      1
+city        Lima  Oslo  Pune
+day                         
+2024-01-01     0     1     0
+2024-01-02     0     3     0
+2024-01-03     2     1     0
+                       day    temp   rain
+count                    6   6.000  6.000
+mean   2024-01-02 00:00:00  12.167  1.167
+min    2024-01-01 00:00:00  -3.500  0.000
+25%    2024-01-01 06:00:00  -0.625  0.250
+50%    2024-01-02 00:00:00  11.250  1.000
+75%    2024-01-02 18:00:00  23.125  1.750
+max    2024-01-03 00:00:00  31.500  3.000
+std                    NaN  15.191  1.169
+{Timestamp('2024-03-01 00:00:00'): 1, Timestamp('2024-03-03 00:00:00'): 5, \
+Timestamp('2024-03-05 00:00:00'): 9}
+{'OSLO': 3, 'LIMA': 2, 'PUNE': 1}
+"""
+
+
+@needs_pandas
+def test_pandas_csv_through_a_mount(tmp_path):
+    (tmp_path / "in.csv").write_text("a,b\n1,x\n2,y\n3,x\n")
+    p = cloche("run", "--mount", f"{tmp_path}:/data:rw", "-c", FRAME + """
+src = pd.read_csv("/data/in.csv")
+print(src.groupby("b")["a"].sum().to_dict())
+df.to_csv("/data/out.csv", index=False)
+back = pd.read_csv("/data/out.csv", parse_dates=["day"])
+print(back.equals(df))
+""")
+    assert p.returncode == 0, p.stderr
+    assert p.stdout == "{'x': 4, 'y': 2}\nTrue\n"
+    out = (tmp_path / "out.csv").read_text().splitlines()
+    assert out[0] == "city,day,temp,rain"
+    assert out[1] == "Oslo,2024-01-01,-3.5,1"
+    assert len(out) == 7
+
+
+@needs_pandas
+def test_pandas_memory_map_is_a_clear_error(tmp_path):
+    (tmp_path / "in.csv").write_text("a\n1\n")
+    p, r = run_json("import pandas as pd\n"
+                    "pd.read_csv('/data/in.csv', memory_map=True)",
+                    "--mount", f"{tmp_path}:/data")
+    assert r["exception"]["type"] == "OSError"
+    assert "memory_map=True" in r["exception"]["message"]
