@@ -242,36 +242,37 @@ def kernel_scripts(path: Path = KERNELS) -> tuple[dict[str, str], int]:
     return scripts, repeat
 
 
-def native_kernels(python: str, runs: int) -> dict[str, float]:
-    """The same scripts under native CPython 3.13, in seconds."""
-    out = {}
-    for name, script in kernel_scripts()[0].items():
-        with tempfile.NamedTemporaryFile("w", suffix=".py") as f:
-            f.write(script)
-            f.flush()
-            out[name] = statistics.median(
-                float(subprocess.run([python, "-I", f.name], capture_output=True,
-                                     text=True, check=True).stdout.split()[-1])
-                for _ in range(runs))
-    return out
+def native_once(python: str, script: str) -> float:
+    """One run of a kernel script under native CPython 3.13, in seconds."""
+    with tempfile.NamedTemporaryFile("w", suffix=".py") as f:
+        f.write(script)
+        f.flush()
+        p = subprocess.run([python, "-I", f.name], capture_output=True,
+                           text=True, check=True)
+    return float(p.stdout.split()[-1])
 
 
 def record_kernels(rec: Recorder, cfg: Config, run: Callable[[str], str],
                    native_python: str, skip_note: str = "") -> None:
-    """Runs every kernel script through run(script) -> stdout, then the same
-    scripts natively (right after, so both see the same machine load)."""
-    guest, missing = {}, []
+    """Runs each kernel script through run(script) -> stdout and natively,
+    alternating (guest, native, guest, ...) so that both see the same
+    machine load; each is the median of cfg.kernel_runs runs."""
+    guest, native, missing = {}, {}, []
     for name, script in kernel_scripts()[0].items():
-        key = "k_" + name
+        g, n = [], []
         try:
-            guest[name] = statistics.median(
-                float(run(script).split()[-1]) for _ in range(cfg.kernel_runs))
+            for _ in range(cfg.kernel_runs):
+                g.append(float(run(script).split()[-1]))
+                n.append(native_once(native_python, script))
         except Exception as e:
             msg = str(e).strip().splitlines()
             why = msg[-1][:160] if msg else type(e).__name__
-            rec.na(key, f"cannot run it: {why}{skip_note}")
+            rec.na("k_" + name, f"cannot run it: {why}{skip_note}")
             missing.append(name)
-    native = native_kernels(native_python, cfg.kernel_runs)
+            n.append(native_once(native_python, script))
+        else:
+            guest[name] = statistics.median(g)
+        native[name] = statistics.median(n)
     rec.info["native_kernels"] = native
     ratios = []
     for name, secs in guest.items():
@@ -696,24 +697,48 @@ def run_worker(peer: str, args: argparse.Namespace) -> None:
     Path(args.json).write_text(json.dumps({"rows": rec.rows, "info": rec.info}))
 
 
-def measure(peer: str, args: argparse.Namespace, out: Path) -> dict[str, Any]:
-    path = out / f"{peer}.json"
+def measure(peer: str, args: argparse.Namespace, out: Path,
+            rnd: int) -> dict[str, Any]:
+    """One round of one peer, in a process of its own."""
+    path = out / f"{peer}-{rnd}.json"
     path.unlink(missing_ok=True)
     cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", peer,
            "--json", str(path), "--native", args.native, "--cache", args.cache]
     cmd += ["--quick"] if args.quick else []
-    print(f"[compare] measuring {TITLES[peer]} ...", file=sys.stderr, flush=True)
+    print(f"[compare] round {rnd}: measuring {TITLES[peer]} ...", file=sys.stderr,
+          flush=True)
     t0 = time.monotonic()
-    with open(out / f"{peer}.log", "w") as log:
+    with open(out / f"{peer}-{rnd}.log", "w") as log:
         p = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT)
     took = time.monotonic() - t0
     if p.returncode != 0 or not path.exists():
-        tail = (out / f"{peer}.log").read_text().strip().splitlines()[-1:] or ["?"]
+        tail = (out / f"{peer}-{rnd}.log").read_text().strip().splitlines()[-1:] or ["?"]
         return {"failed": f"the benchmark process failed (exit {p.returncode}): "
                           f"{tail[0][:160]}", "seconds": took}
     res: dict[str, Any] = json.loads(path.read_text())
     res["seconds"] = took
     return res
+
+
+def combine(rounds: list[dict[str, Any]]) -> dict[str, Any]:
+    """A peer's rounds as one result: per row, the cell of the round with
+    the median value (its notes stay consistent with its number)."""
+    good = [r for r in rounds if not r.get("failed")]
+    if not good:
+        return rounds[0]
+    rows = {}
+    for key in {k for r in good for k in r["rows"]}:
+        cells = [r["rows"][key] for r in good if key in r["rows"]]
+        valued = sorted((c for c in cells if "value" in c), key=lambda c: c["value"])
+        rows[key] = valued[(len(valued) - 1) // 2] if valued else cells[0]
+    info = dict(good[0]["info"])
+    natives = [r["info"]["native_kernels"] for r in good
+               if "native_kernels" in r["info"]]
+    if natives:
+        info["native_kernels"] = {k: statistics.median(n[k] for n in natives)
+                                  for k in natives[0]}
+    return {"rows": rows, "info": info, "rounds": len(good),
+            "seconds": sum(r["seconds"] for r in rounds)}
 
 
 def fmt(value: float, unit: str) -> str:
@@ -739,7 +764,10 @@ def render(results: dict[str, dict[str, Any]], meta: dict[str, Any]) -> str:
              "shared with other builds, so single numbers are noisy.", "",
              f"{versions}; native CPython {meta['native_version']} built from "
              f"the guest's source. {meta['mode']}", "",
-             "Medians, lower is better; (×N) is the ratio to the best peer on the row.",
+             f"Medians, lower is better; (×N) is the ratio to the best peer on the "
+             f"row. {meta['rounds']} round(s): each peer measured "
+             f"{meta['rounds']} time(s), peers alternating; each cell is the "
+             "median round.",
              "", head, rule]
     notes: list[str] = []
     hows: list[str] = []
@@ -775,8 +803,11 @@ def render(results: dict[str, dict[str, Any]], meta: dict[str, Any]) -> str:
         lines += ["", "Notes:", ""] + [f"{i}. {n}" for i, n in enumerate(notes, 1)]
     failed = [f"- {TITLES[p]}: {results[p]['failed']}" for p in peers
               if results[p].get("failed")]
+    failed += [f"- {TITLES[p]}: only {results[p]['rounds']} of {meta['rounds']} "
+               f"rounds ran (see build/compare/{p}-*.log)" for p in peers
+               if results[p].get("rounds", meta["rounds"]) < meta["rounds"]]
     if failed:
-        lines += ["", "Peers not measured:", ""] + failed
+        lines += ["", "Peers not (fully) measured:", ""] + failed
     lines += ["", "## What each cell ran", "",
               "Each peer's fastest documented path, in its own process, one peer "
               "after the other, with the same scripts (eryx returns no value "
@@ -786,8 +817,8 @@ def render(results: dict[str, dict[str, Any]], meta: dict[str, Any]) -> str:
               f"round trips: a guest loop of {CALLS} calls minus the same empty "
               "loop, per call. Kernels: each kernel of bench/kernels.py as its own "
               "script, timed inside the guest with `time.perf_counter` (median "
-              "of its repeats); native CPython runs the same scripts right after "
-              "each peer's kernels, and the native column is the median of those. "
+              "of its repeats); native CPython runs the same scripts, alternating "
+              "with the guest's runs, and the native column is the median of those. "
               "Memory: /proc/<pid>/smaps_rollup Private_* before and after "
               "holding the sessions. Snapshots: the agent session of bench.c.",
               "", head, rule] + hows
@@ -864,6 +895,7 @@ def orchestrate(args: argparse.Namespace) -> int:
         "when": datetime.datetime.now().strftime("%Y-%m-%d %H:%M"),
         "machine": f"{os.cpu_count()} cores, {cpu_model()}, Linux {platform.release()}",
         "load_start": load_avg(), "gap_ms": Config(args.quick).gap * 1e3,
+        "rounds": args.rounds,
         "pins": {p: PINS[p][0].split("==")[1] for p in ("eryx", "monty")},
         "mode": ("Quick mode (--quick): few samples, 20 idle sessions. "
                  if args.quick else "") + (f"cloche installed from {source}." if source else ""),
@@ -871,11 +903,17 @@ def orchestrate(args: argparse.Namespace) -> int:
                                          capture_output=True, text=True).stdout.strip(),
     }
     results: dict[str, dict[str, Any]] = {}
-    for peer in args.peers:
-        if status.get(peer, "ok") != "ok":
-            results[peer] = {"failed": f"not installed: {status[peer]}"}
-            continue
-        results[peer] = measure(peer, args, out)
+    rounds: dict[str, list[dict[str, Any]]] = {p: [] for p in args.peers}
+    for rnd in range(1, args.rounds + 1):  # peers alternate: a load spike
+        for peer in args.peers:            # hits one round, not one peer
+            if status.get(peer, "ok") != "ok":
+                results[peer] = {"failed": f"not installed: {status[peer]}"}
+                continue
+            rounds[peer].append(measure(peer, args, out, rnd))
+    for peer, rs in rounds.items():
+        if rs:
+            results[peer] = combine(rs)
+    results = {p: results[p] for p in args.peers}
     meta["load_end"] = load_avg()
     natives = [r["info"]["native_kernels"] for r in results.values()
                if "native_kernels" in r.get("info", {})]
@@ -998,6 +1036,9 @@ def main() -> int:
     ap.add_argument("--out", help="output folder (default BUILD/compare)")
     ap.add_argument("--no-venv", action="store_true",
                     help="measure with this interpreter's packages, install nothing")
+    ap.add_argument("--rounds", type=int,
+                    help="each peer measured this many times, alternating; "
+                         "a row reports the median round (default 3, --quick 1)")
     ap.add_argument("--no-chart", action="store_true")
     ap.add_argument("--native", help="native python3.13 (default: tools/cpython.sh's)")
     ap.add_argument("--python", help="interpreter for the venv (default: --native)")
@@ -1008,6 +1049,7 @@ def main() -> int:
     if args.worker:
         run_worker(args.worker, args)
         return 0
+    args.rounds = args.rounds or (1 if args.quick else 3)
     args.peers = [p for p in args.peers.split(",") if p]
     if any(p not in PEERS for p in args.peers):
         ap.error(f"--peers: choose from {','.join(PEERS)}")

@@ -50,7 +50,7 @@ def test_report_shows_a_peer_that_did_not_install():
         "monty": {"failed": "not installed: No matching distribution"},
     }
     meta = {"when": "now", "machine": "m", "load_start": "1", "load_end": "1",
-            "native_version": "3.13.5", "mode": "", "gap_ms": 5.0,
+            "native_version": "3.13.5", "mode": "", "gap_ms": 5.0, "rounds": 1,
             "pins": {"eryx": "0.11.0", "monty": "1.4.0"}}
     md = compare.render(results, meta)
     assert "| one small run in an existing session | **40.0 µs** (×1.00) | 80.0 µs (×2.00) | — (not installed) |" in md
