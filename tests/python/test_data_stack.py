@@ -257,3 +257,16 @@ def test_pandas_memory_map_is_a_clear_error(tmp_path):
                     "--mount", f"{tmp_path}:/data")
     assert r["exception"]["type"] == "OSError"
     assert "memory_map=True" in r["exception"]["message"]
+
+
+@needs_pandas
+def test_image_snapshot_keeps_frames_and_arrays(tmp_path):
+    img = tmp_path / "s.img"
+    p = cloche("run", "--save", str(img), "-c",
+               "import numpy as np, pandas as pd\n"
+               "df = pd.DataFrame({'a': [1, 2, 3]}); arr = np.arange(5)")
+    assert p.returncode == 0, p.stderr
+    p = cloche("run", "--load", str(img), "-c",
+               "print(df.a.sum(), arr.sum(), type(df).__name__)")
+    assert p.returncode == 0, p.stderr
+    assert p.stdout == "6 10 DataFrame\n"
