@@ -70,6 +70,6 @@ cp -r "$inc" "$OUT/include"
 s=$(( SECONDS - t0 ))
 printf 'numpy %s: %dm%02ds (JOBS=%s)\n' "$NUMPY_VERSION" $((s / 60)) $((s % 60)) "$JOBS" \
   | tee "$OUT/build-time.txt" >&2
-# The work tree stays (build dir, logs) until the next build with this key.
+rm -rf "$WORK"   # kept on failure, for its meson logs
 stamp_set "$OUT"
 echo "$OUT"

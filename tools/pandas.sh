@@ -82,5 +82,6 @@ pyext_collect "$WORK/build" "$WORK/dest" "$OUT"
 s=$(( SECONDS - t0 ))
 printf 'pandas %s: %dm%02ds (JOBS=%s)\n' "$PANDAS_VERSION" $((s / 60)) $((s % 60)) "$JOBS" \
   | tee "$OUT/build-time.txt" >&2
+rm -rf "$WORK"   # kept on failure, for its meson logs
 stamp_set "$OUT"
 echo "$OUT"

@@ -34,7 +34,8 @@ pyext_setup() {
   local py=$1 tc=$2 key
   apt_install "libc++-$LLVM_VER-dev-wasm32" "libc++abi-$LLVM_VER-dev-wasm32"
   key=$( (cat "$CLOCHE_ROOT/tools/pyext.sh" "$PYEXT_TOOLS_REQ" \
-          "$CLOCHE_ROOT"/tools/pyext/*.py "$CLOCHE_ROOT"/tools/pyext/include/*; \
+          "$CLOCHE_ROOT"/tools/pyext/pyext_{link,collect}.py \
+          "$CLOCHE_ROOT"/tools/pyext/include/*; \
           echo "$py $tc") | sha256sum | cut -c1-8)
   PYEXT_KEY=$key
   PYEXT="$CLOCHE_CACHE/pyext-tools-$key"
