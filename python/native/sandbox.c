@@ -175,29 +175,34 @@ static int code_arg(PyObject *arg, const char **src, Py_ssize_t *len) {
 
 /* --- the run state machine ------------------------------------------------ */
 
-static PyObject *sb_run(sandbox_object *self, PyObject *arg) {
+/* cloche_start with the GIL released; 0 and *rc set, or -1 with a Python
+ * error (closed sandbox, bad code argument). */
+static int start_code(sandbox_object *self, PyObject *arg, int *rc,
+                      cloche_step *step) {
     const char *src;
     Py_ssize_t len;
     if (check_open(self) < 0 || code_arg(arg, &src, &len) < 0)
-        return NULL;
-    int rc;
-    cloche_step step = CLOCHE_STEP_DONE;
+        return -1;
+    *step = CLOCHE_STEP_DONE;
     BEGIN(self);
-    rc = cloche_start(&step, self->sb, src, (size_t)len);
+    *rc = cloche_start(step, self->sb, src, (size_t)len);
     END(self);
+    return 0;
+}
+
+static PyObject *sb_run(sandbox_object *self, PyObject *arg) {
+    int rc;
+    cloche_step step;
+    if (start_code(self, arg, &rc, &step) < 0)
+        return NULL;
     return drive_from(self, rc, step);
 }
 
 static PyObject *sb_start(sandbox_object *self, PyObject *arg) {
-    const char *src;
-    Py_ssize_t len;
-    if (check_open(self) < 0 || code_arg(arg, &src, &len) < 0)
-        return NULL;
     int rc;
-    cloche_step step = CLOCHE_STEP_DONE;
-    BEGIN(self);
-    rc = cloche_start(&step, self->sb, src, (size_t)len);
-    END(self);
+    cloche_step step;
+    if (start_code(self, arg, &rc, &step) < 0)
+        return NULL;
     return step_result(self, rc, step);
 }
 
