@@ -17,6 +17,17 @@ mkdir -p "$CLOCHE_CACHE"
 
 log() { printf '[cloche-build] %s\n' "$*" >&2; }
 
+# run_logged LOG CMD...: run CMD with its output in LOG; on failure show
+# the log's tail and stop the script.
+run_logged() {
+  local logf=$1; shift
+  if ! "$@" >"$logf" 2>&1; then
+    log "FAILED: $* (log: $logf); last lines:"
+    tail -n 80 "$logf" >&2
+    exit 1
+  fi
+}
+
 # stamp_ok DIR: true when DIR was completed by an earlier run.
 stamp_ok() { [ -f "$1/.complete" ]; }
 stamp_set() { touch "$1/.complete"; }

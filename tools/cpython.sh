@@ -58,15 +58,6 @@ stamp_ok "$OUT" && { echo "$OUT"; exit 0; }
 mkdir -p "$OUT/logs"
 TIMES="$OUT/build-times.txt"   # appended to: a resumed build adds lines
 
-# run_logged LOG CMD...: run CMD with output to LOG; on failure show the tail.
-run_logged() {
-  local logf=$1; shift
-  if ! "$@" >"$logf" 2>&1; then
-    log "FAILED: $* (log: $logf); last lines:"
-    tail -n 80 "$logf" >&2
-    exit 1
-  fi
-}
 timed() {  # timed NAME SECONDS_AT_START [FILE]
   local s=$(( SECONDS - $2 ))
   printf '%-24s %4dm%02ds  (%s, JOBS=%s)\n' "$1" $((s / 60)) $((s % 60)) \

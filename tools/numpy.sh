@@ -28,15 +28,6 @@ rm -rf "$OUT" "$WORK"; mkdir -p "$OUT/logs" "$WORK"
 tar -xzf "$TARBALL" -C "$WORK"
 SRC="$WORK/numpy-$NUMPY_VERSION"
 
-run_logged() {  # run_logged LOG CMD...: on failure show the log's tail
-  local logf=$1; shift
-  if ! "$@" >"$logf" 2>&1; then
-    log "FAILED: $* (log: $logf); last lines:"
-    tail -n 60 "$logf" >&2
-    exit 1
-  fi
-}
-
 export PATH="$PYEXT/venv/bin:$PATH"
 # -DNDEBUG: numpy asserts it holds the GIL through PyGILState_Check, which
 # the guest's single-threaded interpreter answers differently.

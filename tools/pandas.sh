@@ -31,15 +31,6 @@ SRC="$WORK/pandas-$PANDAS_VERSION"
 # Imports the guest lacks (ctypes, mmap) made optional: tools/pyext/patch_pandas.py.
 "$PY/native/bin/python3.13" "$CLOCHE_ROOT/tools/pyext/patch_pandas.py" "$SRC"
 
-run_logged() {  # run_logged LOG CMD...: on failure show the log's tail
-  local logf=$1; shift
-  if ! "$@" >"$logf" 2>&1; then
-    log "FAILED: $* (log: $logf); last lines:"
-    tail -n 60 "$logf" >&2
-    exit 1
-  fi
-}
-
 # pandas asks the build's python for numpy.get_include(): a stand-in numpy
 # answers with the wasm numpy's headers. Cython finds numpy's .pxd files
 # (from the numpy sdist) on PYTHONPATH. generate_version.py imports
