@@ -4,14 +4,16 @@
  * JSON. See fuzz/README.md.
  *
  * Input: byte 0 picks the caps (stdout/stderr limits of 0..255 bytes, or
- * large ones); the rest is the record as the guest writes it (u32 status,
- * then per field a u32 length or absent, and its bytes). 0x01 in it stands
+ * large ones; the same cap for images); the rest is the record as the
+ * guest writes it (u32 status, then per field a u32 length or absent, and
+ * its bytes; the sixth field holds images). 0x01 in it stands
  * for a secret's value, which the sandbox must never let out. Checked:
  *   - the record is refused or taken; taken fields respect their caps
  *     (plus the cut marker);
  *   - cloche_result_to_json gives valid, ASCII-only JSON that parses back,
  *     with no copy of the secret anywhere - not even through the value's
  *     own JSON escapes (the host decodes that JSON);
+ *   - images kept are sound PNGs within the count and byte caps;
  *   - nothing leaks.
  */
 #include <stdint.h>
@@ -20,6 +22,7 @@
 
 #include <jansson.h>
 
+#include "images.h"
 #include "internal.h"
 #include "net/net.h"
 
@@ -54,6 +57,21 @@ static int has_value(const char *s, size_t len)
         if (memcmp(s + i, VALUE, vl) == 0)
             return 1;
     return 0;
+}
+
+/* Kept images: each a sound PNG, within the count and byte caps. */
+static void images_within_caps(const cloche_result *r, int64_t cap)
+{
+    uint64_t total = 0;
+    size_t n = cloche_result_image_count(r);
+    check(n <= CLOCHE_MAX_IMAGES);
+    for (size_t i = 0; i < n; i++) {
+        size_t len = 0;
+        const uint8_t *p = cloche_result_image(r, i, &len, NULL);
+        check(p != NULL && cloche__png_valid(p, len));
+        total += len;
+    }
+    check(total <= (uint64_t)cap);
 }
 
 /* Every string and key in j, decoded: none holds the value. */
@@ -105,6 +123,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int64_t cap = data[0] & 0x80 ? (int64_t)1 << 30 : data[0] & 0x7f;
     sb.limits[CLOCHE_LIMIT_STDOUT] = cap;
     sb.limits[CLOCHE_LIMIT_STDERR] = cap;
+    sb.limits[CLOCHE_LIMIT_IMAGES] = cap;
     sb.net = g_net;
     sb.net_has_secrets = 1;
     uint32_t status = 0;
@@ -114,6 +133,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (cloche__record_split(rec, n, &status, f) == 0 &&
         cloche__result_fill(r, status, f, &sb) == 0) {
         check(cloche__result_scrub(r, &sb) == 0);
+        images_within_caps(r, cap);
         char *text = cloche_result_to_json(r);
         check(text != NULL);
         for (const char *c = text; *c; c++)

@@ -12,6 +12,7 @@ adds both to the working corpus.
 
 import hashlib
 import struct
+import zlib
 from pathlib import Path
 
 CORPUS = Path(__file__).resolve().parent / "corpus"
@@ -132,17 +133,36 @@ def field(b):
 ABSENT = struct.pack("<I", 0xFFFFFFFF)
 
 
+def png(width):
+    """A small valid PNG (the images field's content)."""
+    def chunk(kind, data):
+        return (struct.pack(">I", len(data)) + kind + data +
+                struct.pack(">I", zlib.crc32(kind + data)))
+    return (b"\x89PNG\r\n\x1a\n" +
+            chunk(b"IHDR", struct.pack(">IIBBBBB", width, 1, 8, 2, 0, 0, 0)) +
+            chunk(b"IDAT", zlib.compress(b"\x00" + bytes(3 * width))) +
+            chunk(b"IEND", b""))
+
+
 def seeds_record():
-    ok = struct.pack("<I", 0) + field(b"3") + field(b"3") + ABSENT * 3
+    # Six fields: value repr, value JSON, exception type, message,
+    # traceback, images ((u32 length, PNG)*).
+    ok = struct.pack("<I", 0) + field(b"3") + field(b"3") + ABSENT * 4
     write("record", "ok", bytes([0x80]) + ok)
     exc = (struct.pack("<I", 1) + ABSENT * 2 + field(b"ValueError") +
-           field(b"bad \x01 value") + field(b"Traceback ...\x01\n"))
+           field(b"bad \x01 value") + field(b"Traceback ...\x01\n") + ABSENT)
     write("record", "exception", bytes([20]) + exc)
     esc = b'"\\u0053ECRETvalue0123456789"'
     write("record", "json-escape", bytes([0x80]) + struct.pack("<I", 0) +
-          field(b"'x'") + field(esc) + ABSENT * 3)
+          field(b"'x'") + field(esc) + ABSENT * 4)
     write("record", "cut", bytes([10]) + struct.pack("<I", 0) +
-          field(b"'" + b"\x01" * 3 + b"'") + field(b'["\x01"]') + ABSENT * 3)
+          field(b"'" + b"\x01" * 3 + b"'") + field(b'["\x01"]') + ABSENT * 4)
+    images = b"".join(struct.pack("<I", len(p)) + p
+                      for p in (png(1), png(30), b"\x89PNG\r\n\x1a\nbad"))
+    write("record", "images", bytes([0x80]) + struct.pack("<I", 0) +
+          ABSENT * 5 + field(images))
+    write("record", "images-capped", bytes([0x7f]) + struct.pack("<I", 1) +
+          ABSENT * 5 + field(images))
 
 
 # ---- snapshot: "REAL" + (field, kind) pairs ------------------------------

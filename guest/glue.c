@@ -316,12 +316,13 @@ EXPORT("cloche_free") void cloche_free(uint32_t ptr) {
 }
 
 /*
- * Result record: u32 status, then five fields (value_repr, value_json,
- * exc_type, exc_message, traceback), each a u32 length followed by that many
- * bytes, or the length 0xFFFFFFFF for "absent". Little-endian.
+ * Result record: u32 status, then six fields (value_repr, value_json,
+ * exc_type, exc_message, traceback, images), each a u32 length followed by
+ * that many bytes, or the length 0xFFFFFFFF for "absent". Little-endian.
+ * The runtime's tuple may leave out the last field (control operations).
  */
 #define FIELD_ABSENT 0xFFFFFFFFu
-#define RESULT_FIELDS 5
+#define RESULT_FIELDS 6
 
 static uint8_t *g_out;
 static size_t g_out_cap;
@@ -343,19 +344,25 @@ static uint64_t pack(size_t len) {
     return ((uint64_t)len << 32) | (uint32_t)(uintptr_t)g_out;
 }
 
-/* Serialize the runtime's tuple; returns 0 when memory ran out. */
+/* Field i of the runtime's tuple, or None past its end. */
+static PyObject *tuple_field(PyObject *tuple, Py_ssize_t i) {
+    return i < PyTuple_GET_SIZE(tuple) ? PyTuple_GET_ITEM(tuple, i) : Py_None;
+}
+
+/* Serialize the runtime's tuple; returns 0 when memory ran out (or the
+ * record would not fit the u32 lengths). */
 static uint64_t encode_result(PyObject *tuple) {
-    size_t need = 4;
+    uint64_t need = 4; /* 64-bit: size_t is 32 bits here */
     for (Py_ssize_t i = 1; i <= RESULT_FIELDS; i++) {
-        PyObject *f = PyTuple_GET_ITEM(tuple, i);
-        need += 4 + (PyBytes_Check(f) ? (size_t)PyBytes_GET_SIZE(f) : 0);
+        PyObject *f = tuple_field(tuple, i);
+        need += 4 + (PyBytes_Check(f) ? (uint64_t)PyBytes_GET_SIZE(f) : 0);
     }
-    if (out_reserve(need) != 0)
+    if (need > UINT32_MAX || out_reserve((size_t)need) != 0)
         return 0;
     put_u32(g_out, (uint32_t)PyLong_AsLong(PyTuple_GET_ITEM(tuple, 0)));
     size_t at = 4;
     for (Py_ssize_t i = 1; i <= RESULT_FIELDS; i++) {
-        PyObject *f = PyTuple_GET_ITEM(tuple, i);
+        PyObject *f = tuple_field(tuple, i);
         if (!PyBytes_Check(f)) {
             put_u32(g_out + at, FIELD_ABSENT);
             at += 4;
@@ -370,7 +377,8 @@ static uint64_t encode_result(PyObject *tuple) {
 }
 
 static int valid_result(PyObject *r) {
-    return r && PyTuple_Check(r) && PyTuple_GET_SIZE(r) == 1 + RESULT_FIELDS &&
+    return r && PyTuple_Check(r) && PyTuple_GET_SIZE(r) >= RESULT_FIELDS &&
+           PyTuple_GET_SIZE(r) <= 1 + RESULT_FIELDS &&
            PyLong_Check(PyTuple_GET_ITEM(r, 0));
 }
 

@@ -288,7 +288,7 @@ int cloche__configure_guest(cloche_sandbox *sb);
 void cloche__restart_call(cloche_sandbox *sb, cloche_call *call);
 
 /* result.c */
-#define CLOCHE__RECORD_FIELDS 5
+#define CLOCHE__RECORD_FIELDS 6
 typedef struct cloche__span {
     const uint8_t *data; /* NULL: the field is absent */
     size_t len;

@@ -8,7 +8,8 @@
  * guest (the value under the stdout cap, the exception text under the
  * stderr cap, the exception type under NAME_CAP); a cut text ends in a
  * marker saying how much was cut, and a value JSON over the cap is
- * dropped whole (a cut JSON text would not parse).
+ * dropped whole (a cut JSON text would not parse). The sixth field, the
+ * run's images, is images.c's to check and copy.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,10 +18,11 @@
 #include <jansson.h>
 #include <openssl/crypto.h>
 
+#include "images.h"
 #include "internal.h"
 #include "net/net.h"
 
-#define RECORD_FIELDS CLOCHE__RECORD_FIELDS
+#define RECORD_FIELDS 5 /* the text fields; then the images field */
 #define FIELD_ABSENT 0xFFFFFFFFu
 #define NAME_CAP 256 /* bytes of an exception type's name */
 
@@ -34,9 +36,11 @@ struct cloche_result {
     char *detail;
     uint64_t duration_ns, fuel, memory;
     uint64_t cut; /* bytes of the fields the caps left out */
+    cloche__images images;
+    uint64_t image_cap; /* CLOCHE_LIMIT_IMAGES when they were taken */
 };
 
-enum { F_REPR, F_JSON, F_EXC_TYPE, F_EXC_MSG, F_TRACEBACK };
+enum { F_REPR, F_JSON, F_EXC_TYPE, F_EXC_MSG, F_TRACEBACK, F_IMAGES };
 
 cloche_result *cloche__result_new(void) {
     return calloc(1, sizeof(cloche_result));
@@ -50,6 +54,7 @@ void cloche_result_free(cloche_result *r) {
     for (int i = 0; i < RECORD_FIELDS; i++)
         free(r->fields[i]);
     free(r->detail);
+    cloche__images_free(&r->images);
     free(r);
 }
 
@@ -161,6 +166,34 @@ static int take_field(cloche_result *r, const cloche_sandbox *sb, int i,
     return r->fields[i] ? 0 : -1;
 }
 
+/* An image holding a secret's value verbatim must not leave; a PNG
+ * cannot be scrubbed in place (chunk lengths and CRCs), so it is dropped. */
+static int image_holds_secret(const void *ud, const uint8_t *p, size_t n) {
+    const cloche_sandbox *sb = ud;
+    if (!sb->net_has_secrets)
+        return 0;
+    char *clean = NULL;
+    size_t m = 0;
+    if (cloche__scrub_copy(sb, p, n, &clean, &m) != 0)
+        return 1; /* out of memory: refuse rather than risk it */
+    int differs = m != n || memcmp(clean, p, n) != 0;
+    free(clean);
+    return differs;
+}
+
+static int take_images(cloche_result *r, const cloche_sandbox *sb,
+                       const cloche__span *f) {
+    int64_t cap = sb->limits[CLOCHE_LIMIT_IMAGES];
+    r->image_cap = cap > 0 ? (uint64_t)cap : 0;
+    if (!f->data)
+        return 0;
+    return cloche__images_take(&r->images, f->data, f->len, CLOCHE_MAX_IMAGES,
+                               r->image_cap, image_holds_secret, sb,
+                               &r->cut) == 0
+               ? 0
+               : -1;
+}
+
 int cloche__result_fill(cloche_result *r, uint32_t status,
                         const cloche__span f[CLOCHE__RECORD_FIELDS],
                         const cloche_sandbox *sb) {
@@ -169,6 +202,8 @@ int cloche__result_fill(cloche_result *r, uint32_t status,
     for (int i = 0; i < RECORD_FIELDS; i++)
         if (f[i].data && take_field(r, sb, i, &f[i]) != 0)
             return -1;
+    if (take_images(r, sb, &f[F_IMAGES]) != 0)
+        return -1;
     r->outcome = status ? CLOCHE_OUTCOME_EXCEPTION : CLOCHE_OUTCOME_OK;
     return 0;
 }
@@ -205,14 +240,32 @@ void cloche__result_set_exception(cloche_result *r, const char *type,
     r->fields[F_EXC_MSG] = strdup(message);
 }
 
+/* stderr ends in a line per reason images were left out (images.c). */
+static char *with_image_marker(const cloche_result *r, const uint8_t *p,
+                               size_t n, size_t *len) {
+    char mark[400];
+    size_t m = cloche__images_marker(&r->images, r->image_cap, mark,
+                                     sizeof mark);
+    int newline = m && n && p[n - 1] != '\n';
+    char *s = malloc(n + (size_t)newline + m + 1);
+    if (s) {
+        if (n)
+            memcpy(s, p, n);
+        if (newline)
+            s[n] = '\n';
+        memcpy(s + n + (size_t)newline, mark, m + 1);
+    }
+    *len = n + (size_t)newline + m;
+    return s;
+}
+
 int cloche__result_set_output(cloche_result *r, const cloche__wasi *wasi) {
     size_t n;
     const uint8_t *p = cloche__wasi_output(wasi, 1, &n);
     r->out = dup_bytes(p ? (const void *)p : "", p ? n : 0);
     r->out_len = p ? n : 0;
     p = cloche__wasi_output(wasi, 2, &n);
-    r->err = dup_bytes(p ? (const void *)p : "", p ? n : 0);
-    r->err_len = p ? n : 0;
+    r->err = with_image_marker(r, p, p ? n : 0, &r->err_len);
     return (r->out && r->err) ? 0 : -1;
 }
 
@@ -376,6 +429,24 @@ uint64_t cloche_result_memory_bytes(const cloche_result *r) {
 }
 uint64_t cloche_result_bytes_cut(const cloche_result *r) { return r->cut; }
 
+size_t cloche_result_image_count(const cloche_result *r) {
+    return r->images.count;
+}
+
+const uint8_t *cloche_result_image(const cloche_result *r, size_t i,
+                                   size_t *len, const char **mime) {
+    int in = i < r->images.count;
+    if (len)
+        *len = in ? r->images.items[i].len : 0;
+    if (mime)
+        *mime = "image/png";
+    return in ? r->images.items[i].data : NULL;
+}
+
+size_t cloche_result_images_dropped(const cloche_result *r) {
+    return cloche__images_dropped(&r->images);
+}
+
 const char *cloche_outcome_name(cloche_outcome o) {
     static const char *const names[] = {"ok", "exception", "limit", "crash",
                                         "cancelled"};
@@ -386,7 +457,7 @@ const char *cloche_limit_name(cloche_limit l) {
     static const char *const names[] = {
         "none",   "timeout",   "fuel",     "memory",           "stdout",
         "stderr", "callbacks", "callback_timeout", "callback_payload",
-        "trace"};
+        "trace",  "images"};
     return (unsigned)l < CLOCHE_LIMIT__COUNT ? names[l] : "unknown";
 }
 
@@ -419,7 +490,8 @@ static json_t *exception_json(const cloche_result *r) {
 
 char *cloche_result_to_json(const cloche_result *r) {
     json_t *o = json_pack(
-        "{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:f, s:I, s:I, s:I}",
+        "{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:f, s:I, s:I, s:I, s:o, "
+        "s:I}",
         "outcome",
         cloche_outcome_name(r->outcome), "stdout",
         bytes_str(cloche_result_stdout(r, NULL), r->out_len), "stderr",
@@ -429,7 +501,9 @@ char *cloche_result_to_json(const cloche_result *r) {
         r->limit ? json_string(cloche_limit_name(r->limit)) : json_null(),
         "detail", str_or_null(r->detail), "duration_ms",
         (double)r->duration_ns / 1e6, "memory", (json_int_t)r->memory, "fuel",
-        (json_int_t)r->fuel, "cut", (json_int_t)r->cut);
+        (json_int_t)r->fuel, "cut", (json_int_t)r->cut, "images",
+        cloche__images_json(&r->images), "images_dropped",
+        (json_int_t)cloche__images_dropped(&r->images));
     if (!o)
         return NULL;
     char *s = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);

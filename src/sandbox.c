@@ -95,6 +95,7 @@ static int apply_options(cloche_sandbox *sb, const cloche_sandbox_options *o) {
         CLOCHE_DEFAULT_CALLBACK_TIMEOUT_MS;
     sb->limits[CLOCHE_LIMIT_CALLBACK_PAYLOAD] = CLOCHE_DEFAULT_CALLBACK_PAYLOAD;
     sb->limits[CLOCHE_LIMIT_TRACE] = sb->limits[CLOCHE_LIMIT_STDERR];
+    sb->limits[CLOCHE_LIMIT_IMAGES] = CLOCHE_DEFAULT_IMAGE_BYTES;
     sb->fixed_clock_ns = o->fixed_clock_ns;
     sb->vfs_quota = o->vfs_quota ? o->vfs_quota : CLOCHE_DEFAULT_VFS_QUOTA;
     sb->vfs_max_files =

@@ -2,12 +2,14 @@
 
 `run(source)` and `resume(replies)` return a tuple the C glue serializes
 for the host:
-    (0, value_repr, value_json, None, None, None)       finished
-    (1, None, None, exc_type, exc_message, traceback)   uncaught exception
+    (0, value_repr, value_json, None, None, None, images)       finished
+    (1, None, None, exc_type, exc_message, traceback, images)   exception
     (2, calls, wake_ns, None, None, None)               pending host calls
 Text fields are UTF-8 bytes (lone surrogates backslash-escaped) or None;
 `calls` is the batch encoded by callbacks._Calls.take_batch; `wake_ns` is
-the time until the next timer in decimal nanoseconds, or None.
+the time until the next timer in decimal nanoseconds, or None; `images`
+the run's figures and shown images (figures.collect), or None. A tuple
+without the seventh item (control operations) has no images.
 """
 
 import inspect
@@ -21,6 +23,7 @@ import _cloche
 
 from . import callbacks as _callbacks
 from . import cothreads as _cothreads
+from . import figures as _figures
 from . import loop as _loop
 
 STATUS_OK = 0
@@ -130,8 +133,9 @@ def _advance():
         done, wake = _session_loop().step(task)
     except BaseException as exc:  # e.g. DeadlockError from the loop
         _abandon_task()
+        images = _figures.collect(None)
         _flush()
-        return _exception_fields(exc)
+        return (*_exception_fields(exc), images)
     if not done:
         _flush()
         wake_ns = None if wake is None else str(int(wake * 1e9)).encode()
@@ -142,9 +146,7 @@ def _advance():
         value = task.result()
     except BaseException as exc:
         return _finish_exception(exc)
-    _join_threads()
-    _flush()
-    return (STATUS_OK, *_value_fields(value), None, None, None)
+    return _finish_ok(value)
 
 
 def _text(value):
@@ -227,14 +229,24 @@ def _exit_fields(exc):
             _text(text))
 
 
-def _finish_exception(exc):
+def _finish_ok(value):
+    """The run finished: threads joined, figures collected, streams flushed."""
     _join_threads()
+    images = _figures.collect(value)
+    _flush()
+    return (STATUS_OK, *_value_fields(value), None, None, None, images)
+
+
+def _finish_exception(exc):
+    """The run raised: its figures still come back, as in a notebook."""
+    _join_threads()
+    images = _figures.collect(None)
     _flush()
     if isinstance(exc, SystemExit):
         if exc.code in (None, 0):
-            return (STATUS_OK, None, None, None, None, None)
-        return _exit_fields(exc)
-    return _exception_fields(exc)
+            return (STATUS_OK, None, None, None, None, None, images)
+        return (*_exit_fields(exc), images)
+    return (*_exception_fields(exc), images)
 
 
 def run(source):
@@ -242,6 +254,7 @@ def run(source):
         _adopt_instance()
     if _state["task"] is not None:
         _abandon_task()
+    _figures.start_run()
     _state["runs"] += 1
     filename = f"<cloche:{_state['runs']}>"
     try:
@@ -252,9 +265,7 @@ def run(source):
         return _finish_exception(exc)
     if _state["task"] is not None:
         return _advance()
-    _join_threads()
-    _flush()
-    return (STATUS_OK, *_value_fields(value), None, None, None)
+    return _finish_ok(value)
 
 
 def resume(replies):
@@ -416,6 +427,7 @@ def preinit():
     for name in PREIMPORT:
         importlib.import_module(name)
     _install_site_builtins()
+    _figures.install()
     _install_threads()
     _loop.install()
     _install_network()

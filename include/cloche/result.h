@@ -42,13 +42,18 @@ typedef enum cloche_limit {
      *  creation). Events past it are dropped and one CLOCHE_TRACE_CUT
      *  event says how much (a setting: it never ends the run by itself). */
     CLOCHE_LIMIT_TRACE = 9,
+    /** Bytes of images per run (default CLOCHE_DEFAULT_IMAGE_BYTES, 8 MiB;
+     *  see cloche_result_image). Images past it are left out (a setting:
+     *  it never ends the run by itself). */
+    CLOCHE_LIMIT_IMAGES = 10,
     CLOCHE_LIMIT__COUNT
 } cloche_limit;
 
 /** "ok", "exception", "limit", "crash", "cancelled". Static string. */
 const char *cloche_outcome_name(cloche_outcome outcome);
 /** "none", "timeout", "fuel", "memory", "stdout", "stderr", "callbacks",
- *  "callback_timeout", "callback_payload", "trace". Static string. */
+ *  "callback_timeout", "callback_payload", "trace", "images". Static
+ *  string. */
 const char *cloche_limit_name(cloche_limit limit);
 
 /*
@@ -102,11 +107,47 @@ uint64_t cloche_result_fuel_used(const cloche_result *r);
  *  never shrinks, so this is also the peak). */
 uint64_t cloche_result_memory_bytes(const cloche_result *r);
 
+/*
+ * Images (figures as results). When a run that finished or raised leaves
+ * open matplotlib figures (its code imported matplotlib.pyplot), each is
+ * rendered to PNG and closed at the end of the run, in figure-number
+ * order; so is a trailing value that is a Figure (or an Axes: its
+ * figure). Code may add its own PNGs with `import cloche;
+ * cloche.show_image(data)` (those come first, in the order shown). A run
+ * resumed after host calls, in this process or from a snapshot, collects
+ * them when it ends. A figure that fails to render is a note on stderr.
+ *
+ * Caps: at most CLOCHE_MAX_IMAGES images and CLOCHE_LIMIT_IMAGES bytes of
+ * them per run. The host checks every image (PNG signature, IHDR first,
+ * chunk lengths inside the image, IEND last) and drops one that fails,
+ * one over a cap (later, smaller ones may still fit) and, when the
+ * sandbox has secrets, one holding a secret's value. Dropped images are
+ * counted (cloche_result_images_dropped), their bytes added to
+ * cloche_result_bytes_cut, and stderr ends in a line "[cloche: N images
+ * left out: REASON]". Nothing about images changes the outcome.
+ */
+#define CLOCHE_MAX_IMAGES 64
+
+/** How many images the run returned (0..CLOCHE_MAX_IMAGES). */
+size_t cloche_result_image_count(const cloche_result *r);
+/**
+ * Image i (0-based, < cloche_result_image_count): its bytes, borrowed from
+ * the result; *len receives the length and, if mime is non-NULL, *mime a
+ * static string ("image/png"). Returns NULL (and *len 0) for i out of
+ * range. The bytes passed the checks above but come from the guest:
+ * decode them with a hardened image library.
+ */
+const uint8_t *cloche_result_image(const cloche_result *r, size_t i,
+                                   size_t *len, const char **mime);
+/** Images the run produced that were left out (see above). */
+size_t cloche_result_images_dropped(const cloche_result *r);
+
 /**
  * The whole result as one JSON object: {"outcome", "stdout", "stderr",
  * "value", "value_repr", "exception": {type, message, traceback} | null,
- * "limit": name | null, "detail", "duration_ms", "memory", "fuel", "cut"}
- * ("cut": cloche_result_bytes_cut).
+ * "limit": name | null, "detail", "duration_ms", "memory", "fuel", "cut",
+ * "images": [{"mime", "base64"}], "images_dropped"}
+ * ("cut": cloche_result_bytes_cut; "base64": the image, RFC 4648).
  * Returns a string owned by the caller (free with cloche_string_free), or
  * NULL on allocation failure.
  */

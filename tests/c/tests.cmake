@@ -8,7 +8,7 @@ target_compile_options(cloche_test_harness PRIVATE ${CLOCHE_WARNINGS})
 target_compile_definitions(cloche_test_harness PRIVATE ${CLOCHE_POSIX})
 
 foreach(name run limits isolation threads callbacks session snapshot
-        snapshot_limits output_caps files mounts recursion pool)
+        snapshot_limits output_caps files mounts recursion pool images)
   add_executable(test_${name} ${CMAKE_CURRENT_LIST_DIR}/test_${name}.c)
   target_link_libraries(test_${name} PRIVATE cloche_test_harness Threads::Threads)
   target_compile_options(test_${name} PRIVATE ${CLOCHE_WARNINGS})
@@ -17,6 +17,12 @@ foreach(name run limits isolation threads callbacks session snapshot
   set_tests_properties(integration_${name} PROPERTIES LABELS integration
                        TIMEOUT 600)
 endforeach()
+
+# Figures as results: the fake matplotlib.pyplot and the host's checks.
+target_compile_definitions(test_images PRIVATE
+  FAKE_PYPLOT_PATH="${CMAKE_CURRENT_LIST_DIR}/../fixtures/fake_pyplot.py")
+target_include_directories(test_images PRIVATE
+  ${CMAKE_CURRENT_LIST_DIR}/../../src)
 
 # Network integration tests: servers on loopback, TLS material made at run
 # time (tests/c/net_fixtures).
