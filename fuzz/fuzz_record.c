@@ -13,7 +13,8 @@
  *   - cloche_result_to_json gives valid, ASCII-only JSON that parses back,
  *     with no copy of the secret anywhere - not even through the value's
  *     own JSON escapes (the host decodes that JSON);
- *   - images kept are sound PNGs within the count and byte caps;
+ *   - images kept are sound PNGs within the count and byte caps, and
+ *     none holds the secret's value;
  *   - nothing leaks.
  */
 #include <stdint.h>
@@ -69,6 +70,7 @@ static void images_within_caps(const cloche_result *r, int64_t cap)
         size_t len = 0;
         const uint8_t *p = cloche_result_image(r, i, &len, NULL);
         check(p != NULL && cloche__png_valid(p, len));
+        check(!has_value((const char *)p, len));
         total += len;
     }
     check(total <= (uint64_t)cap);

@@ -161,6 +161,13 @@ def seeds_record():
                       for p in (png(1), png(30), b"\x89PNG\r\n\x1a\nbad"))
     write("record", "images", bytes([0x80]) + struct.pack("<I", 0) +
           ABSENT * 5 + field(images))
+    text = b"k\x00\x01ab"  # 0x01: the secret's value, in a text chunk
+    secret = (png(2)[:-12] + struct.pack(
+        ">I", len(text.replace(b"\x01", RECORD_VALUE))) + b"tEXt" + text +
+        bytes(4) + png(2)[-12:])
+    write("record", "images-secret", bytes([0x80]) + struct.pack("<I", 0) +
+          ABSENT * 5 + field(struct.pack("<I", len(
+              secret.replace(b"\x01", RECORD_VALUE))) + secret))
     write("record", "images-capped", bytes([0x7f]) + struct.pack("<I", 1) +
           ABSENT * 5 + field(images))
 
