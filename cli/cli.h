@@ -51,6 +51,15 @@ int cli_save_snapshot(cloche_sandbox *sb, const char *path, const cli_key *k);
 int cli_load_snapshot(cloche_sandbox *sb, const char *path, const cli_key *k);
 int cli_load_key(cli_key *key, const char *path);
 
+/* figures.c: --save-figures DIR. prepare (before the run): create DIR
+ * if missing and check it is writable; save: write DIR/figure-N.png for
+ * each image of r, printing the paths on stderr; hint: tell a run
+ * printed plainly that its images were not kept. 0 or -1 (printed). */
+int cli_figures_prepare(const char *cmd, const char *dir);
+int cli_figures_save(const char *cmd, const cloche_result *r,
+                     const char *dir);
+void cli_figures_hint(const cloche_result *r);
+
 /* report.c: print a result (plain or JSON; without the output when it was
  * streamed); returns the exit code. */
 int cli_report(const cloche_result *r, int json, int streamed);

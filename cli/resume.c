@@ -22,6 +22,7 @@ static const char resume_usage_head[] =
     "options:\n"
     "  --demo-tools      answer with the demo host tools (see cloche run)\n"
     "  --json            print the result as one JSON object\n"
+    "  --save-figures DIR  write the run's images as DIR/figure-N.png\n"
     "  --key FILE        HMAC key the snapshot was signed with\n";
 
 static void print_usage(FILE *to) {
@@ -31,13 +32,24 @@ static void print_usage(FILE *to) {
 }
 
 typedef struct resume_args {
-    const char *file;
+    const char *file, *save_figures;
     int tools, json;
     cli_key key;
     cli_limits limits;
 } resume_args;
 
+static int report(const cloche_result *r, const resume_args *a) {
+    int exit_code = cli_report(r, a->json, 0);
+    if (a->save_figures && cli_figures_save("resume", r, a->save_figures))
+        return CLI_EXIT_INTERNAL;
+    if (!a->save_figures && !a->json)
+        cli_figures_hint(r);
+    return exit_code;
+}
+
 static int resume_file(const resume_args *a) {
+    if (a->save_figures && cli_figures_prepare("resume", a->save_figures))
+        return CLI_EXIT_USAGE;
     char err[512] = "";
     cloche_engine *engine = NULL;
     cloche_sandbox *sb = NULL;
@@ -60,7 +72,7 @@ static int resume_file(const resume_args *a) {
     if (rc == 0 && cli_load_snapshot(sb, a->file, &a->key) == 0) {
         rc = cloche_drive(&r, sb);
         if (rc == 0)
-            exit_code = cli_report(r, a->json, 0);
+            exit_code = report(r, a);
         else
             fprintf(stderr, "cloche resume: %s: %s\n", cloche_strerror(rc),
                     rc == CLOCHE_ESTATE ? "the snapshot holds no suspended run"
@@ -85,6 +97,8 @@ static int parse_args(resume_args *a, int argc, char **argv) {
             a->tools = 1;
         } else if (strcmp(opt, "--json") == 0) {
             a->json = 1;
+        } else if (strcmp(opt, "--save-figures") == 0 && val) {
+            a->save_figures = argv[++i];
         } else if (strcmp(opt, "--key") == 0 && val) {
             if (cli_load_key(&a->key, argv[++i]) != 0)
                 return CLI_EXIT_USAGE;

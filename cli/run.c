@@ -53,7 +53,12 @@ static const char run_usage[] =
     "  --stream          print output live, as the guest writes it\n"
     "  --trace           print line events of the script to stderr\n"
     "  --json            print the result as one JSON object: stdout, stderr,\n"
-    "                    value, exception, limit, duration, memory, fuel\n"
+    "                    value, exception, limit, duration, memory, fuel,\n"
+    "                    images (base64 PNGs)\n"
+    "  --save-figures DIR\n"
+    "                    write the run's images (open matplotlib figures at\n"
+    "                    its end, cloche.show_image) as DIR/figure-1.png,\n"
+    "                    figure-2.png, ... (DIR is created if missing)\n"
     "  -h, --help        this help\n"
     "\n"
     "ARGs after the script become sys.argv[1:].\n"
@@ -64,7 +69,7 @@ static const char run_usage[] =
 
 typedef struct run_args {
     const char *code, *file;
-    const char *load, *save, *suspend;
+    const char *load, *save, *suspend, *save_figures;
     cli_key key;
     int json, demo_tools, stream;
     cli_limits limits;
@@ -119,6 +124,8 @@ static int parse_option(run_args *a, int argc, char **argv, int *i) {
         a->save = val;
     } else if (strcmp(opt, "--suspend") == 0) {
         a->suspend = val;
+    } else if (strcmp(opt, "--save-figures") == 0) {
+        a->save_figures = val;
     } else if (strcmp(opt, "--key") == 0) {
         if (cli_load_key(&a->key, val) != 0)
             return CLI_EXIT_USAGE;
@@ -207,6 +214,10 @@ static int execute(const run_args *a, const char *code, size_t len) {
         exit_code = CLI_EXIT_SUSPENDED;
     } else if (rc == 0) {
         exit_code = cli_report(r, a->json, a->stream);
+        if (a->save_figures && cli_figures_save("run", r, a->save_figures))
+            exit_code = CLI_EXIT_INTERNAL;
+        else if (!a->save_figures && !a->json)
+            cli_figures_hint(r);
         if (a->save && cli_save_snapshot(sb, a->save, &a->key) != 0)
             exit_code = CLI_EXIT_INTERNAL;
     } else if (exit_code != CLI_EXIT_USAGE) {
@@ -235,7 +246,9 @@ int cli_run_main(int argc, char **argv) {
     }
     char *buf = NULL;
     size_t len = 0;
-    if (a.file && cli_read_file(a.file, &buf, &len) != 0) {
+    if (a.save_figures && cli_figures_prepare("run", a.save_figures) != 0) {
+        rc = CLI_EXIT_USAGE;
+    } else if (a.file && cli_read_file(a.file, &buf, &len) != 0) {
         fprintf(stderr, "cloche run: cannot read %s\n", a.file);
         rc = CLI_EXIT_USAGE;
     } else {
