@@ -94,11 +94,12 @@ static void bench_fresh(cloche_engine *e, size_t n) {
 }
 
 /* (a') the same through a warm pool: check out -> 1+1 -> give back; and a
- * 10-command session on a pooled sandbox. The pool refills in the
- * background, so each sample first waits until a sandbox is ready (that
- * wait is not timed: it stands for the idle time between requests). */
+ * 10-command session on a pooled sandbox. The pool recycles and refills
+ * in the background, so each sample first waits until the pool is full
+ * again (that wait is not timed: it stands for the idle time between
+ * requests, in which a pool does its background work). */
 static void wait_ready(cloche_pool *pool) {
-    while (cloche_pool_ready(pool) == 0)
+    while (cloche_pool_ready(pool) < CLOCHE_POOL_DEFAULT_SIZE)
         nanosleep(&(struct timespec){0, 200000}, NULL);
 }
 

@@ -10,6 +10,11 @@
  * and made ready again — so no state, file, callback or limit change leaks
  * from one user of a pooled sandbox to the next.
  *
+ * Making a new sandbox slows runs on other cores (mmap lock, TLB flushes),
+ * so while sandboxes are checked out the pool makes new ones only when none
+ * is ready or 10 ms after the last checkout; a returned sandbox is recycled
+ * at once.
+ *
  * Thread-safety: every function may be called from any thread, concurrently.
  * A checked-out sandbox follows the usual rule (one thread at a time).
  */

@@ -140,6 +140,23 @@ static void test_concurrent_checkouts(void **state) {
     cloche_sandbox_free(sb);
 }
 
+/* New sandboxes wait while others are checked out (so a refill does not
+ * slow their runs), but not for ever: a sandbox kept out, never returned,
+ * is replaced once the deferral runs out. */
+static void test_refill_while_checked_out(void **state) {
+    (void)state;
+    cloche_pool *pool = make_pool(2, NULL, 0);
+    wait_ready(pool, 2);
+    cloche_sandbox *kept, *freed;
+    assert_int_equal(cloche_pool_acquire(pool, &kept), 0);
+    assert_int_equal(cloche_pool_acquire(pool, &freed), 0);
+    cloche_sandbox_free(freed); /* never comes back */
+    wait_ready(pool, 2);
+    cloche_result_free(test_run_ok(kept, "1 + 1"));
+    cloche_pool_release(pool, kept);
+    cloche_pool_free(pool);
+}
+
 static void test_bad_options(void **state) {
     (void)state;
     cloche_pool *pool;
@@ -163,6 +180,7 @@ int main(void) {
         cmocka_unit_test(test_pool_fills_and_runs),
         cmocka_unit_test(test_nothing_leaks_to_the_next_user),
         cmocka_unit_test(test_concurrent_checkouts),
+        cmocka_unit_test(test_refill_while_checked_out),
         cmocka_unit_test(test_bad_options),
     };
     return cmocka_run_group_tests(tests, test_engine_setup,
