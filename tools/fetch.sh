@@ -13,8 +13,8 @@
 #            package's conventional pool directory; no .dsc or Debian patch
 #            is needed, so a revision the archive stopped serving is harmless
 #   deb      the pinned .deb from the package's pool directory
-#   pypi     `pip download` of the pinned wheel's version; an sdist
-#            (.tar.gz) from PyPI's simple index
+#   pypi     `pip download` of the pinned wheel's version, else the file by
+#            name from PyPI's simple index (always so for an sdist)
 . "$(dirname "$0")/common.sh"
 
 DEBIAN_MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
@@ -102,7 +102,10 @@ fetch_pypi() {  # fetch_pypi PACKAGE FILE SHA
   python3 -m pip download --quiet --no-deps "$form" :all: -d "$tmp" \
       "$pkg==$ver" >/dev/null 2>&1 || true
   if matches "$tmp/$file" "$sha"; then mv "$tmp/$file" "$DEST/$file"; rm -rf "$tmp"; return 0; fi
-  rm -rf "$tmp"; return 1
+  rm -rf "$tmp"
+  # pip prefers a platform wheel when one exists (fonttools has compiled
+  # ones); the pinned pure wheel is then taken from the index by name.
+  fetch_sdist "$pkg" "$file" "$sha"
 }
 
 failed=0

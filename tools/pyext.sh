@@ -115,3 +115,24 @@ pyext_collect() {
   "$PYEXT/venv/bin/python" "$CLOCHE_ROOT/tools/pyext/pyext_collect.py" \
     "$PYEXT/bin/llvm-ar" "$@"
 }
+
+# pyext_pkgconfig_cross WORK PCDIR...: writes WORK/cross-pc.ini, a cross file
+# whose pkg-config sees only PCDIR... and pybind11's own .pc (from the
+# build venv), so meson's dependency('freetype2') / ('pybind11') find the
+# wasm builds and never the machine's native libraries.
+pyext_pkgconfig_cross() {
+  local work=$1 dirs; shift
+  dirs=$(printf '%s:' "$@" "$PYEXT"/venv/lib/python3.*/site-packages/pybind11/share/pkgconfig)
+  cat > "$work/pkg-config" <<SH
+#!/bin/sh
+PKG_CONFIG_LIBDIR=${dirs%:} PKG_CONFIG_PATH= exec /usr/bin/pkg-config "\$@"
+SH
+  chmod +x "$work/pkg-config"
+  cat > "$work/cross-pc.ini" <<INI
+[binaries]
+pkg-config = '$work/pkg-config'
+
+[properties]
+devnull = '/dev/null'
+INI
+}
