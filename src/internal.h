@@ -181,6 +181,10 @@ int cloche__load_guest_module(wasmtime_module_t **out, wasm_engine_t *engine,
 const uint8_t *cloche__guest_wasm(size_t *len);
 const uint8_t *cloche__stdlib_zip(size_t *len);
 const char *cloche__guest_build_id(void);
+/* Add the stdlib image's stored members to @p vfs as read-only files under
+ * /usr/local/share/python313/ (bytes borrowed from the image). 0 or a VFS
+ * error. */
+int cloche__serve_stdlib_files(cloche__vfs *vfs);
 
 /* sandbox.c: take the sandbox for this thread (CLOCHE_EBUSY otherwise);
  * with want_pending 0 or 1, also require a run to be pending or not

@@ -214,6 +214,7 @@ static int build_vfs(cloche_sandbox *sb) {
     /* "/" is read-only: the guest cannot move the stdlib image's folders
      * (a snapshot finds read-only files by path) or litter the root. */
     if (cloche__vfs_add_file_ro(sb->vfs, STDLIB_ZIP_PATH, zip, zip_len) != 0 ||
+        cloche__serve_stdlib_files(sb->vfs) != 0 ||
         cloche__vfs_mkdir_p(sb->vfs, "/tmp", 0) != 0 ||
         cloche__vfs_mkdir_p(sb->vfs, sb->data_dir, 0) != 0 ||
         cloche__vfs_mkdir_p(sb->vfs, "/packages", 1) != 0)

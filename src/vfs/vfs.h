@@ -148,6 +148,21 @@ void cloche__vfs_usage(const cloche__vfs *vfs, uint64_t *bytes,
 int cloche__vfs_add_file_ro(cloche__vfs *vfs, const char *path,
                             const uint8_t *data, size_t len);
 
+/** Called by cloche__zip_each_stored for one stored member; nonzero stops
+ * the walk and is returned. @p name is not NUL-terminated. */
+typedef int (*cloche__zip_visit)(void *ud, const char *name, size_t name_len,
+                                 const uint8_t *data, size_t len);
+
+/**
+ * Walk a zip image's central directory and call @p visit for every member
+ * stored uncompressed (method 0; directories skipped) with a pointer to its
+ * bytes inside @p zip. tools/make_stdlib_zip.py stores exactly the members
+ * that must also be served as files (vfs_zip.c says why).
+ * @return 0, CLOCHE__EINVAL for a malformed image, or what @p visit returned
+ */
+int cloche__zip_each_stored(const uint8_t *zip, size_t len,
+                            cloche__zip_visit visit, void *ud);
+
 /**
  * mkdir -p. Directories created here get the read-only mark when @p readonly
  * is nonzero (then they are not charged), and so does the last component

@@ -42,7 +42,7 @@ if(NOT CMOCKA_INCLUDE_DIR OR NOT CMOCKA_LIBRARY)
 endif()
 
 set(CLOCHE_WASI_TESTS
-    test_vfs test_vfs_path
+    test_vfs test_vfs_path test_vfs_zip
     test_wasi_abi test_wasi_fd test_wasi_path test_wasi_poll
     test_wasi_misc test_wasi_negative test_wasi_state test_wasi_state_crafted
     test_vfs_mount test_wasi_mount test_wasi_mount_rw test_wasi_mount_state)
