@@ -38,7 +38,7 @@ from ._errors import (
 )
 from ._options import Engine, Mount, Network, Secret, parse_size
 from ._pool import Pool
-from ._result import ExceptionInfo, Output, Result, TraceEvent
+from ._result import ExceptionInfo, Image, Output, Result, TraceEvent
 from ._sandbox import Pending, Sandbox, ToolCall
 from ._tools import Tool, tool
 from .mcp_client import McpError, McpServer, McpServers, McpToolError
@@ -47,7 +47,7 @@ __version__ = _native.version()
 """libcloche's version (the package's too)."""
 
 __all__ = [
-    "Sandbox", "Pool", "Pending", "ToolCall", "Result", "ExceptionInfo",
+    "Sandbox", "Pool", "Pending", "ToolCall", "Result", "ExceptionInfo", "Image",
     "Output", "TraceEvent", "Tool", "tool", "Network", "Secret", "Mount",
     "Engine", "parse_size",
     "Error", "PythonError", "LimitExceeded", "Timeout", "MemoryLimit",

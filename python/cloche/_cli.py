@@ -187,6 +187,8 @@ def run_parser() -> argparse.ArgumentParser:
     p.add_argument("-c", dest="code", metavar="CODE", help="run CODE instead of a file")
     p.add_argument("--json", action="store_true", help="print the result as one JSON object")
     p.add_argument("--stream", action="store_true", help="print output live")
+    p.add_argument("--save-figures", metavar="DIR",
+                   help="write the run's images as DIR/figure-1.png, figure-2.png, ...")
     p.add_argument("script", nargs="?", metavar="FILE | -")
     p.add_argument("args", nargs=argparse.REMAINDER, metavar="ARG")
     _common(p)
@@ -213,6 +215,8 @@ def main_run(argv: Sequence[str]) -> int:
         print(f"cloche run: {e}", file=sys.stderr)
         return EXIT_USAGE
     opts["argv"] = [name, *args]
+    if a.save_figures is not None and not _figures_dir_ready(a.save_figures):
+        return EXIT_USAGE
     try:
         return asyncio.run(_run(code, opts, a))
     except ImportError as e:
@@ -249,7 +253,39 @@ async def _run(code: str, opts: dict[str, Any], a: argparse.Namespace) -> int:
                 r = e.result
     finally:
         await asyncio.get_running_loop().run_in_executor(None, servers.close)
-    return _report(r, a.json, a.stream)
+    code_ = _report(r, a.json, a.stream)
+    if a.save_figures is not None:
+        return code_ if _save_figures(r, a.save_figures) else EXIT_INTERNAL
+    if r.images and not a.json:
+        n = len(r.images)
+        print(f"cloche: the run returned {n} image{'s' if n > 1 else ''} (keep them "
+              "with --save-figures DIR or --json)", file=sys.stderr)
+    return code_
+
+
+def _figures_dir_ready(folder: str) -> bool:
+    """--save-figures: DIR made before the run, as the C command does."""
+    try:
+        os.makedirs(folder, exist_ok=True)
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise PermissionError(13, "Permission denied")
+    except OSError as e:
+        print(f"cloche run: --save-figures {folder}: cannot write there: {e.strerror}",
+              file=sys.stderr)
+        return False
+    return True
+
+
+def _save_figures(r: Any, folder: str) -> bool:
+    for n, image in enumerate(r.images, 1):
+        path = os.path.join(folder, f"figure-{n}.png")
+        try:
+            image.save(path)
+        except OSError as e:
+            print(f"cloche run: cannot write {path}: {e.strerror}", file=sys.stderr)
+            return False
+        print(f"cloche: saved {path}", file=sys.stderr)
+    return True
 
 
 def _report(r: Any, as_json: bool, streamed: bool) -> int:

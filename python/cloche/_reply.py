@@ -85,6 +85,10 @@ def render(r: Result, limit_value: int | None, max_reply: int) -> tuple[str, dic
         text = cut_text(text, cap, key)
         data[key] = text
         parts.append(f"[{key}]\n{text.rstrip(chr(10))}")
+    if r.images:  # the images themselves travel beside the text (MCP)
+        n = len(r.images)
+        parts.append(f"[images]\n{n} image{'s' if n > 1 else ''} (PNG) returned")
+        data["images"] = n
     data["outcome"] = r.outcome
     if r.limit:
         data["limit"] = r.limit

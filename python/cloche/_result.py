@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import os
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -20,6 +22,7 @@ LIMIT_NAMES: tuple[str, ...] = (
     "callback_timeout",
     "callback_payload",
     "trace",
+    "images",
 )
 _MISSING: Any = object()
 
@@ -31,6 +34,37 @@ class ExceptionInfo:
     type: str
     message: str
     traceback: str
+
+
+@dataclass(frozen=True)
+class Image:
+    """An image a run returned: an open matplotlib figure at its end, a
+    trailing Figure, or what the code passed to ``cloche.show_image``.
+    ``data`` passed libcloche's PNG checks but comes from the sandbox:
+    decode it with a maintained image library.
+
+    >>> r = cloche.Sandbox().run_sync(code_that_plots)
+    >>> r.images[0].save("figure-1.png")
+    """
+
+    mime: str
+    """"image/png"."""
+    data: bytes
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the image's bytes to ``path``."""
+        with open(path, "wb") as f:
+            f.write(self.data)
+
+    def to_base64(self) -> str:
+        """The bytes as base64 text (RFC 4648), as in ``--json``."""
+        return base64.b64encode(self.data).decode("ascii")
+
+    def _repr_png_(self) -> bytes:  # notebooks display it
+        return self.data
+
+    def __repr__(self) -> str:
+        return f"Image({self.mime!r}, {len(self.data)} bytes)"
 
 
 class Result:
@@ -54,6 +88,8 @@ class Result:
         "fuel",
         "memory",
         "bytes_cut",
+        "images",
+        "images_dropped",
         "_value",
     )
 
@@ -77,12 +113,20 @@ class Result:
     memory: int
     """Guest linear memory at the end of the run, in bytes (also the peak)."""
     bytes_cut: int
-    """Bytes of value/exception text that the output caps left out."""
+    """Bytes of value/exception text (and of dropped images) that the caps
+    left out."""
+    images: list[Image]
+    """The run's images, in order: ``cloche.show_image`` ones, then open
+    matplotlib figures by number (docs/figures.md). At most 64 and the
+    sandbox's ``images`` limit in bytes (8 MiB by default)."""
+    images_dropped: int
+    """Images left out: over a cap, not a well-formed PNG, or holding a
+    secret's value (stderr says which)."""
     _value: Any
 
     def __init__(self, raw: tuple[Any, ...]) -> None:
         (outcome, limit, stdout, stderr, vrepr, vjson, etype, emsg, tb, detail,
-         dur_ns, fuel, memory, cut) = raw
+         dur_ns, fuel, memory, cut, images, dropped) = raw
         s = object.__setattr__
         s(self, "outcome", _OUTCOMES[outcome] if 0 <= outcome < 5 else "crash")
         s(self, "limit", LIMIT_NAMES[limit] if 0 < limit < len(LIMIT_NAMES) else None)
@@ -97,6 +141,8 @@ class Result:
         s(self, "fuel", fuel)
         s(self, "memory", memory)
         s(self, "bytes_cut", cut)
+        s(self, "images", [Image(mime, data) for mime, data in images])
+        s(self, "images_dropped", dropped)
         s(self, "_value", _MISSING)
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -139,6 +185,9 @@ class Result:
             "memory": self.memory,
             "fuel": self.fuel,
             "cut": self.bytes_cut,
+            "images": [{"mime": i.mime, "base64": i.to_base64()}
+                       for i in self.images],
+            "images_dropped": self.images_dropped,
         }
 
     def __repr__(self) -> str:
@@ -149,6 +198,8 @@ class Result:
             parts.append(f"exception={self.exception.type}")
         if self.limit:
             parts.append(f"limit={self.limit!r}")
+        if self.images:
+            parts.append(f"images={len(self.images)}")
         parts.append(f"duration={self.duration * 1000:.2f}ms")
         return f"Result({', '.join(parts)})"
 

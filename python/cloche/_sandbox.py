@@ -400,7 +400,8 @@ class Sandbox:
         """Read (and with ``value``, change from the next run on) a limit in
         libcloche's units: "timeout" (ms), "fuel", "memory" (bytes),
         "stdout", "stderr", "callbacks", "callback_timeout" (ms),
-        "callback_payload", "trace". Returns the previous value."""
+        "callback_payload", "trace", "images" (bytes of a run's images).
+        Returns the previous value."""
         try:
             which = LIMIT_NAMES.index(name)
         except ValueError:

@@ -5,7 +5,8 @@ Tools it serves:
 
 * ``run_python(code, session=None)``: stdout, stderr, the value of the last
   expression and the error, as text for the model (plus the same fields as
-  structured content). Without a session each call gets a fresh sandbox; a
+  structured content), then the run's images (open matplotlib figures at
+  its end, docs/figures.md) as image content. Without a session each call gets a fresh sandbox; a
   named session keeps its globals and its /data files between calls.
 * ``reset_session(session)``, ``list_sessions()``.
 * ``upload_file(session, path, content, encoding)`` and
@@ -38,6 +39,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp.types import CallToolResult, ImageContent, TextContent
 
 from . import _errors
+from ._result import Image
 from ._sandbox import Sandbox
 from ._reply import cut_text, describe_sandbox, run_for_model
 from .mcp_client import McpServers, McpServerSpec
@@ -161,7 +163,8 @@ def build_server(config: ServerConfig, mcp: McpServers | None = None
 
     @app.tool(description=(
         "Run Python code in a sandbox and return its stdout, stderr, the value of "
-        "the last expression and any error (with traceback). Without `session` the "
+        "the last expression and any error (with traceback); matplotlib figures left "
+        "open at the end come back as PNG images. Without `session` the "
         "code runs in a fresh interpreter; with a session name, variables, imports "
         "and files in /data persist between calls of that session (sessions expire "
         f"after {config.session_idle:g} s idle). " + about))
@@ -180,7 +183,9 @@ def build_server(config: ServerConfig, mcp: McpServers | None = None
                 s.last_used = time.monotonic()
         if session is not None:
             data["session"] = session
-        return text_result(text, r.outcome != "ok", data)
+        result = text_result(text, r.outcome != "ok", data)
+        result.content.extend(_image_content(r.images))
+        return result
 
     @app.tool(description="Forget a session: its variables and /data files are "
               "dropped; the next run_python with that name starts fresh.")
@@ -252,6 +257,13 @@ def build_server(config: ServerConfig, mcp: McpServers | None = None
         return text_result(cut_text(text, config.max_reply, "the file"))
 
     return app, store
+
+
+def _image_content(images: list[Image]) -> list[ImageContent]:
+    """A run's images as MCP image content (already checked and capped by
+    libcloche: at most 64, 8 MiB by default)."""
+    return [ImageContent(type="image", data=i.to_base64(), mime_type=i.mime)
+            for i in images]
 
 
 def _version() -> str:
