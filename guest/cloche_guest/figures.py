@@ -9,7 +9,12 @@ not managed by pyplot is rendered too. matplotlib is never imported here:
 a run that did not use it pays one dict lookup.
 
 `import cloche; cloche.show_image(png_bytes)` attaches other images (PNG
-only) in the order shown, before the figures.
+only) in the order shown, before the figures. `plt.show()` does what a
+notebook's inline backend does: the open figures become images of the run
+at that point and are closed (so plot, show, plot, show gives two images,
+not two plots on one figure); pyplot's own show() with the Agg backend
+would only warn. It is put in place at the start of a run once pyplot is
+imported (the data-stack guest imports it into the image).
 
 Nothing here may lose the run: a figure that fails to render becomes a
 note on stderr. The guest keeps at most MAX_IMAGES per run; the host
@@ -61,10 +66,26 @@ def show_image(data):
     _keep(data)
 
 
+def show(*args, **kwargs):
+    """Show the open figures: they become images of this run, in figure
+    order, and are closed (cloche's stand-in for pyplot.show; arguments
+    such as block=False are accepted and ignored)."""
+    plt = sys.modules.get("matplotlib.pyplot")
+    if plt is not None:
+        _pyplot_figures(plt, None)
+
+
 def start_run():
-    """A new run: images of an abandoned run are forgotten."""
+    """A new run: images of an abandoned run are forgotten; pyplot's show
+    is cloche's (see the top)."""
     _shown.clear()
     _state["dropped"] = 0
+    plt = sys.modules.get("matplotlib.pyplot")
+    if plt is not None and getattr(plt, "show", None) is not show:
+        try:
+            plt.show = show
+        except BaseException:  # a module that refuses: keep its own
+            pass
 
 
 def _figure_of(value):

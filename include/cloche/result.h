@@ -113,7 +113,9 @@ uint64_t cloche_result_memory_bytes(const cloche_result *r);
  * rendered to PNG and closed at the end of the run, in figure-number
  * order; so is a trailing value that is a Figure (or an Axes: its
  * figure). Code may add its own PNGs with `import cloche;
- * cloche.show_image(data)` (those come first, in the order shown). A run
+ * cloche.show_image(data)`, and `plt.show()` turns the figures open at
+ * that point into images and closes them, as a notebook does; images
+ * shown that way come first, in the order shown. A run
  * resumed after host calls, in this process or from a snapshot, collects
  * them when it ends. A figure that fails to render is a note on stderr.
  *

@@ -116,8 +116,9 @@ class Result:
     """Bytes of value/exception text (and of dropped images) that the caps
     left out."""
     images: list[Image]
-    """The run's images, in order: ``cloche.show_image`` ones, then open
-    matplotlib figures by number (docs/figures.md). At most 64 and the
+    """The run's images, in order: those shown while it ran
+    (``cloche.show_image``, ``plt.show()``), then the matplotlib figures
+    still open at its end, by number (docs/figures.md). At most 64 and the
     sandbox's ``images`` limit in bytes (8 MiB by default)."""
     images_dropped: int
     """Images left out: over a cap, not a well-formed PNG, or holding a

@@ -131,6 +131,24 @@ static void test_show_image(void **state) {
     cloche_sandbox_free(sb);
 }
 
+/* plt.show() as in a notebook: the open figures become images there and
+ * are closed, so plot-show-plot-show gives two images in that order. */
+static void test_plt_show_like_a_notebook(void **state) {
+    (void)state;
+    cloche_sandbox *sb = with_fake_pyplot();
+    cloche_result *r = test_run_ok(sb, "import cloche\n"
+                                       "plt.figure(1, width=1); plt.show()\n"
+                                       "cloche.show_image(plt.make_png(2))\n"
+                                       "plt.figure(1, width=3)\n"
+                                       "plt.show(block=False)\n"
+                                       "plt.figure(1, width=4)\n"
+                                       "plt.show.__module__");
+    expect_widths(r, (const uint32_t[]){1, 2, 3, 4}, 4);
+    assert_string_equal(cloche_result_value_repr(r), "'cloche_guest.figures'");
+    cloche_result_free(r);
+    cloche_sandbox_free(sb);
+}
+
 static void test_figures_of_a_run_that_raised(void **state) {
     (void)state;
     cloche_sandbox *sb = with_fake_pyplot();
@@ -358,6 +376,7 @@ int main(void) {
         cmocka_unit_test(test_open_figures_in_order_then_closed),
         cmocka_unit_test(test_trailing_figure_and_axes),
         cmocka_unit_test(test_show_image),
+        cmocka_unit_test(test_plt_show_like_a_notebook),
         cmocka_unit_test(test_figures_of_a_run_that_raised),
         cmocka_unit_test(test_bad_savefig_is_a_note),
         cmocka_unit_test(test_byte_cap),
