@@ -235,12 +235,59 @@ static void test_everything_out_is_scrubbed(void **state) {
     cloche_sandbox_free(sb);
 }
 
+/* A PNG cannot be scrubbed in place: an image holding the value is
+ * dropped (counted, a marker on stderr), the others are kept. */
+static void test_image_holding_value_is_dropped(void **state) {
+    (void)state;
+    cloche_secret sec = api_key("PLACEHOLDER_FOR_API_KEY");
+    cloche_network_options n = {.allow_private = 1, .secrets = &sec,
+                                .secret_count = 1};
+    n.extra_ca_file = NM.ca_file;
+    cloche_sandbox_options o = CLOCHE_SANDBOX_OPTIONS_INIT;
+    o.network = &n;
+    cloche_sandbox *sb = test_sandbox(&o);
+    cloche_callback_def d = CLOCHE_CALLBACK_DEF_INIT;
+    d.name = "leak";
+    d.fn = leak;
+    assert_int_equal(cloche_sandbox_add_callback(sb, &d), 0);
+    cloche_result *r = test_run_ok(
+        sb, "import cloche, struct, zlib\n"
+            "def chunk(k, d):\n"
+            "    return (struct.pack('>I', len(d)) + k + d +\n"
+            "            struct.pack('>I', zlib.crc32(k + d)))\n"
+            "def png(text):\n"
+            "    return (b'\\x89PNG\\r\\n\\x1a\\n' + chunk(b'IHDR',\n"
+            "            struct.pack('>IIBBBBB', 1, 1, 8, 2, 0, 0, 0)) +\n"
+            "            chunk(b'tEXt', b'k\\x00' + text.encode()) +\n"
+            "            chunk(b'IDAT', zlib.compress(bytes(4))) +\n"
+            "            chunk(b'IEND', b''))\n"
+            "cloche.show_image(png('harmless'))\n"
+            "cloche.show_image(png('key=' + leak()))\n");
+    assert_int_equal(cloche_result_image_count(r), 1);
+    assert_int_equal(cloche_result_images_dropped(r), 1);
+    size_t len = 0;
+    const uint8_t *img = cloche_result_image(r, 0, &len, NULL);
+    int found = 0; /* the kept one is the harmless one */
+    for (size_t i = 0; i + 8 <= len && !found; i++)
+        found = memcmp(img + i, "harmless", 8) == 0;
+    assert_true(found);
+    assert_non_null(strstr(cloche_result_stderr(r, NULL),
+                           "[cloche: 1 images left out: held a secret's "
+                           "value]"));
+    char *j = cloche_result_to_json(r);
+    assert_no_value(j);
+    cloche_string_free(j);
+    cloche_result_free(r);
+    cloche_sandbox_free(sb);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_placeholder_in_env),
         cmocka_unit_test(test_substituted_over_tls_and_echo_scrubbed),
         cmocka_unit_test(test_not_substituted_in_clear_or_elsewhere),
         cmocka_unit_test(test_everything_out_is_scrubbed),
+        cmocka_unit_test(test_image_holding_value_is_dropped),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
