@@ -9,7 +9,7 @@
 
 /* Values given on the command line; 0: not given (library default). */
 typedef struct cli_limits {
-    uint64_t timeout_ms, memory, fuel, max_output;
+    uint64_t timeout_ms, memory, fuel, max_output, max_images;
 } cli_limits;
 
 /* The flags' lines for a usage text. */
@@ -23,5 +23,8 @@ int cli_limit_flag(cli_limits *l, const char *cmd, const char *opt,
 /* Put the limits given into sandbox options. A fuel limit also needs an
  * engine with enable_fuel (l->fuel != 0). */
 void cli_limits_apply(const cli_limits *l, cloche_sandbox_options *o);
+/* The limits that are not sandbox options (--max-images), on a new
+ * sandbox. */
+void cli_limits_to_sandbox(const cli_limits *l, cloche_sandbox *sb);
 
 #endif

@@ -432,6 +432,8 @@ static int start(repl *r, repl_args *a) {
     int rc = CLI_EXIT_INTERNAL;
     int sr = cloche_sandbox_new(&r->sb, engine, &a->opts);
     if (sr == 0)
+        cli_limits_to_sandbox(&a->limits, r->sb);
+    if (sr == 0)
         sr = cli_grants_to_sandbox(&a->grants, r->sb);
     if (sr != 0) {
         fprintf(stderr, "cloche repl: %s\n", cloche_sandbox_errmsg(r->sb));

@@ -67,6 +67,8 @@ static int resume_file(const resume_args *a) {
     rc = cloche_sandbox_new(&sb, engine, &so);
     if (rc != 0)
         fprintf(stderr, "cloche resume: %s\n", cloche_sandbox_errmsg(sb));
+    else
+        cli_limits_to_sandbox(&a->limits, sb);
     if (rc == 0 && a->tools)
         rc = demo_tools_register(sb);
     if (rc == 0 && cli_load_snapshot(sb, a->file, &a->key) == 0) {

@@ -198,6 +198,8 @@ static int execute(const run_args *a, const char *code, size_t len) {
     int exit_code = CLI_EXIT_INTERNAL, suspended = 0;
     rc = cloche_sandbox_new(&sb, engine, &a->opts);
     if (rc == 0)
+        cli_limits_to_sandbox(&a->limits, sb);
+    if (rc == 0)
         rc = cli_grants_to_sandbox(&a->grants, sb);
     if (rc != 0 && rc != CLOCHE_ENOMEM && rc != CLOCHE_EENGINE) {
         /* a --mount or --package the sandbox cannot take */

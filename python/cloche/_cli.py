@@ -34,6 +34,8 @@ def _common(p: argparse.ArgumentParser) -> None:
     g.add_argument("--fuel", metavar="N", type=int, help="instruction budget (fuel metering)")
     g.add_argument("--max-output", metavar="SIZE",
                    help="cap on stdout and on stderr each (default 1M)")
+    g.add_argument("--max-images", metavar="SIZE",
+                   help="cap on the bytes of a run's images (figures; default 8M)")
     g.add_argument("--vfs-quota", metavar="SIZE", help="bytes in /data and /tmp (64M)")
     g.add_argument("--fixed-clock", metavar="WHEN",
                    help="reproducible clock starting at WHEN (2000-01-01, ISO time or epoch seconds)")
@@ -98,7 +100,7 @@ def sandbox_options(a: argparse.Namespace) -> dict[str, Any]:
             raise ValueError("bad --timeout (seconds > 0)")
         opts["timeout"] = a.timeout
     for flag, key in (("memory", "memory"), ("max_output", "max_output"),
-                      ("vfs_quota", "disk_quota")):
+                      ("vfs_quota", "disk_quota"), ("max_images", "max_images")):
         value = getattr(a, flag)
         if value is not None:
             parse_size(value, "--" + flag.replace("_", "-"))

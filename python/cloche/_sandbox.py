@@ -54,6 +54,8 @@ class Sandbox:
     and of stderr per run; ``max_stderr`` sets stderr apart),
     ``max_callbacks``, ``callback_timeout``, ``callback_payload``. Each
     tripped limit raises its own :class:`~cloche.LimitExceeded` subclass.
+    ``max_images`` caps the bytes of a run's images (``Result.images``,
+    8M by default): images over it are left out, the run goes on.
 
     Files: ``files`` ({guest path: bytes or str}) are written at creation
     and after every :meth:`reset`; ``mounts`` show host folders or files
@@ -97,6 +99,7 @@ class Sandbox:
         max_callbacks: int | None = None,
         callback_timeout: Duration | None = None,
         callback_payload: Size | None = None,
+        max_images: Size | None = None,
         on_output: Callable[[Output], None] | None = None,
         on_trace: Callable[[list[TraceEvent]], None] | None = None,
         engine: Engine | None = None,
@@ -116,7 +119,8 @@ class Sandbox:
             max_files=max_files, max_open_files=max_open_files,
             fixed_clock=fixed_clock,
             max_callbacks=max_callbacks, callback_timeout=callback_timeout,
-            callback_payload=callback_payload, on_output=on_output,
+            callback_payload=callback_payload, max_images=max_images,
+            on_output=on_output,
             on_trace=on_trace, engine=engine, mcp_servers=self._mcp)
         if engine is None:
             engine = default_engine(fuel is not None)
@@ -153,6 +157,8 @@ class Sandbox:
             self.limit("callback_timeout", parse_ms(callback_timeout, "callback_timeout"))
         if callback_payload is not None:
             self.limit("callback_payload", parse_size(callback_payload, "callback_payload"))
+        if max_images is not None:
+            self.limit("images", parse_size(max_images, "max_images"))
         for t in tool_list + (self._mcp.tools if self._mcp is not None else []):
             self.add_tool(t)
         for p in packages:

@@ -67,6 +67,13 @@ def test_images_limit_and_hostile_figures(sb: cloche.Sandbox) -> None:
     assert "not a well-formed PNG" in r.stderr
 
 
+def test_max_images_option() -> None:
+    with cloche.Sandbox(max_images="1k") as sb:
+        assert sb.limit("images") == 1024
+        r = sb.run_sync(FAKE + "plt.figure(1, pad=2000); plt.figure(2, width=2)")
+        assert [width(i.data) for i in r.images] == [2] and r.images_dropped == 1
+
+
 def test_figures_of_a_failed_run(sb: cloche.Sandbox) -> None:
     r = sb.run_sync(FAKE + "plt.figure(1, width=3)\n1 / 0")
     assert r.exception is not None and r.exception.type == "ZeroDivisionError"

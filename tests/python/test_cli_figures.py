@@ -124,6 +124,17 @@ def test_images_over_the_byte_cap():
         in r["stderr"]
 
 
+def test_max_images_flag():
+    p = run("plt.figure(1, width=1); plt.figure(2, width=2, pad=200)",
+            "--max-images", "100", "--json")
+    r = json.loads(p.stdout)
+    assert [png_width(base64.b64decode(i["base64"])) for i in r["images"]] \
+        == [1]
+    assert "over the images cap of 100 bytes" in r["stderr"]
+    p = cloche("run", "--max-images", "0", "-c", "1")
+    assert p.returncode == 2 and "bad --max-images" in p.stderr
+
+
 def test_suspended_run_saves_figures_on_resume(tmp_path):
     snap = tmp_path / "run.snap"
     p = run("plt.figure(1, width=5)\nawait sleep(0.01)\n"
