@@ -53,12 +53,15 @@ int cli_load_key(cli_key *key, const char *path);
 
 /* figures.c: --save-figures DIR. prepare (before the run): create DIR
  * if missing and check it is writable; save: write DIR/figure-N.png for
- * each image of r, printing the paths on stderr; hint: tell a run
- * printed plainly that its images were not kept. 0 or -1 (printed). */
+ * each image of r, N counting on from *numbered (0 at first; the repl
+ * keeps counting across its runs), printing the paths on stderr; hint:
+ * tell a run printed plainly that its images were not kept and `how` to
+ * keep them. 0 or -1 (printed). */
+#define CLI_FIGURES_HINT "keep them with --save-figures DIR or --json"
 int cli_figures_prepare(const char *cmd, const char *dir);
 int cli_figures_save(const char *cmd, const cloche_result *r,
-                     const char *dir);
-void cli_figures_hint(const cloche_result *r);
+                     const char *dir, size_t *numbered);
+void cli_figures_hint(const cloche_result *r, const char *how);
 
 /* report.c: print a result (plain or JSON; without the output when it was
  * streamed); returns the exit code. */

@@ -50,13 +50,14 @@ int cli_figures_prepare(const char *cmd, const char *dir) {
 }
 
 int cli_figures_save(const char *cmd, const cloche_result *r,
-                     const char *dir) {
+                     const char *dir, size_t *numbered) {
     size_t count = cloche_result_image_count(r);
     for (size_t i = 0; i < count; i++) {
         size_t len = 0;
         const uint8_t *png = cloche_result_image(r, i, &len, NULL);
         char path[4096];
-        int n = snprintf(path, sizeof path, "%s/figure-%zu.png", dir, i + 1);
+        int n = snprintf(path, sizeof path, "%s/figure-%zu.png", dir,
+                         ++*numbered);
         if (n < 0 || (size_t)n >= sizeof path ||
             cli_write_file(path, png, len) != 0) {
             fprintf(stderr, "cloche %s: cannot write %s: %s\n", cmd, path,
@@ -68,11 +69,9 @@ int cli_figures_save(const char *cmd, const cloche_result *r,
     return 0;
 }
 
-void cli_figures_hint(const cloche_result *r) {
+void cli_figures_hint(const cloche_result *r, const char *how) {
     size_t count = cloche_result_image_count(r);
     if (count)
-        fprintf(stderr,
-                "cloche: the run returned %zu image%s (keep them with "
-                "--save-figures DIR or --json)\n",
-                count, count == 1 ? "" : "s");
+        fprintf(stderr, "cloche: the run returned %zu image%s (%s)\n", count,
+                count == 1 ? "" : "s", how);
 }

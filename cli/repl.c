@@ -53,6 +53,9 @@ static const char repl_usage[] =
 static const char repl_usage_tail[] =
     "  --demo-tools      register demo host tools: echo, sleep, fail\n"
     "  --key FILE        HMAC key for :save/:load snapshots\n"
+    "  --save-figures DIR  write each run's images (open matplotlib figures\n"
+    "                    at its end) as DIR/figure-1.png, figure-2.png, ...\n"
+    "                    numbered across the session\n"
     "  --vfs-quota SIZE  bytes the guest may store in /data and /tmp (64M)\n"
     "  --fixed-clock WHEN  a reproducible clock starting at WHEN\n"
     "  --mount HOST:GUEST[:ro|:rw], --package PATH, --allow-net HOST[:PORT],\n"
@@ -67,6 +70,8 @@ typedef struct repl {
     volatile int running;
     volatile int presses; /* Ctrl-C during this run */
     int wake[2];        /* SIGINT -> watcher thread */
+    const char *figures_dir; /* --save-figures, or NULL */
+    size_t figures_saved;    /* files written there so far */
 } repl;
 
 static repl *the_repl; /* for the signal handler */
@@ -217,7 +222,7 @@ static char **complete(const char *text, void *ud) {
     return matches;
 }
 
-static void show(const cloche_result *res) {
+static void show(repl *r, const cloche_result *res) {
     if (cloche_result_outcome(res) == CLOCHE_OUTCOME_CANCELLED) {
         fputs("KeyboardInterrupt (the run was cancelled: the interpreter "
               "was reset)\n", stderr);
@@ -228,6 +233,11 @@ static void show(const cloche_result *res) {
     if (value && cloche_result_outcome(res) == CLOCHE_OUTCOME_OK)
         printf("%s\n", value);
     fflush(stdout);
+    if (r->figures_dir)
+        cli_figures_save("repl", res, r->figures_dir, &r->figures_saved);
+    else
+        cli_figures_hint(res, "start cloche repl with --save-figures DIR to "
+                              "keep them");
 }
 
 /* --- reading input --------------------------------------------------------- */
@@ -355,7 +365,7 @@ static int loop(repl *r) {
         cloche_result *res = NULL;
         int rc = run_code(r, &res, cell);
         if (rc == 0)
-            show(res);
+            show(r, res);
         else
             fprintf(stderr, "%s: %s\n", cloche_strerror(rc),
                     cloche_sandbox_errmsg(r->sb));
@@ -400,6 +410,11 @@ static int parse(repl *r, repl_args *a, int argc, char **argv) {
         } else if (strcmp(opt, "--key") == 0) {
             if (cli_load_key(&r->key, val) != 0)
                 return CLI_EXIT_USAGE;
+            i++;
+        } else if (strcmp(opt, "--save-figures") == 0) {
+            if (cli_figures_prepare("repl", val) != 0)
+                return CLI_EXIT_USAGE;
+            r->figures_dir = val;
             i++;
         } else if (strcmp(opt, "--vfs-quota") == 0) {
             if (cli_parse_size(val, &a->opts.vfs_quota))

@@ -40,10 +40,12 @@ typedef struct resume_args {
 
 static int report(const cloche_result *r, const resume_args *a) {
     int exit_code = cli_report(r, a->json, 0);
-    if (a->save_figures && cli_figures_save("resume", r, a->save_figures))
+    size_t saved = 0;
+    if (a->save_figures &&
+        cli_figures_save("resume", r, a->save_figures, &saved))
         return CLI_EXIT_INTERNAL;
     if (!a->save_figures && !a->json)
-        cli_figures_hint(r);
+        cli_figures_hint(r, CLI_FIGURES_HINT);
     return exit_code;
 }
 

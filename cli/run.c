@@ -216,10 +216,12 @@ static int execute(const run_args *a, const char *code, size_t len) {
         exit_code = CLI_EXIT_SUSPENDED;
     } else if (rc == 0) {
         exit_code = cli_report(r, a->json, a->stream);
-        if (a->save_figures && cli_figures_save("run", r, a->save_figures))
+        size_t saved = 0;
+        if (a->save_figures &&
+            cli_figures_save("run", r, a->save_figures, &saved))
             exit_code = CLI_EXIT_INTERNAL;
         else if (!a->save_figures && !a->json)
-            cli_figures_hint(r);
+            cli_figures_hint(r, CLI_FIGURES_HINT);
         if (a->save && cli_save_snapshot(sb, a->save, &a->key) != 0)
             exit_code = CLI_EXIT_INTERNAL;
     } else if (exit_code != CLI_EXIT_USAGE) {

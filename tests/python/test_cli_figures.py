@@ -147,8 +147,27 @@ def test_suspended_run_saves_figures_on_resume(tmp_path):
     assert [png_width(f.read_bytes()) for f in sorted(out.iterdir())] == [5, 6]
 
 
+def test_repl_numbers_figures_across_the_session(tmp_path):
+    out = tmp_path / "figs"
+    script = (f"exec({SOURCE!r}, {{'__name__': 'fake_pyplot'}})\n"
+              "import matplotlib.pyplot as plt\n"
+              "plt.figure(1, width=3)\n"
+              "plt.figure(1, width=4); plt.figure(2, width=5)\n")
+    p = subprocess.run([CLOCHE, "repl", "--save-figures", str(out)],
+                       input=script, capture_output=True, text=True,
+                       timeout=120)
+    assert p.returncode == 0, p.stderr
+    assert [png_width(f.read_bytes()) for f in sorted(out.iterdir())] \
+        == [3, 4, 5]
+    p = subprocess.run([CLOCHE, "repl"], input=script, capture_output=True,
+                       text=True, timeout=120)
+    assert "start cloche repl with --save-figures DIR" in p.stderr
+
+
 def test_help_mentions_figures():
     p = cloche("run", "--help")
     assert "--save-figures DIR" in p.stdout and "images" in p.stdout
     p = cloche("resume", "--help")
     assert "--save-figures DIR" in p.stdout
+    p = cloche("repl", "--help")
+    assert "--save-figures DIR" in p.stdout and "--max-images" in p.stdout
