@@ -155,6 +155,8 @@ def collect(value):
     """End of a run: the images to return, encoded for the result record as
     (u32 length, PNG bytes)*, or None when there are none."""
     plt = sys.modules.get("matplotlib.pyplot")
+    if plt is None and not _shown and "matplotlib.figure" not in sys.modules:
+        return None  # the common case, kept cheap: every run comes here
     extra = _figure_of(value)
     if plt is not None:
         extra = _pyplot_figures(plt, extra)
