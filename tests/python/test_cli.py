@@ -41,6 +41,26 @@ def test_exception_exit_code_and_traceback():
     assert "Traceback" in p.stderr
 
 
+# The trailing value's JSON takes fast paths for int, bool and str; every
+# value must still come out as json.dumps(value, allow_nan=False) does, or
+# null where json.dumps refuses.
+@pytest.mark.parametrize("expr", [
+    "7", "-2**40", "True", "False", "'caf\u00e9 \\u2713 \"q\"\\n'", "3.25",
+    "[1, 'a', None, {'k': (2.5, False)}]", "{1: 'int key'}",
+    "float('nan')", "10**5000", "{1, 2}", "b'x'", "type('I', (int,), {})(5)",
+])
+def test_value_json_matches_json_dumps(expr):
+    p = cloche("run", "--json", "-c", expr)
+    assert p.returncode == 0, p.stderr
+    got = json.loads(p.stdout)["value"]
+    value = eval(expr)
+    try:
+        want = json.loads(json.dumps(value, allow_nan=False))
+    except (TypeError, ValueError):
+        want = None
+    assert got == want
+
+
 def test_json_result():
     p = cloche("run", "--json", "-c", "print('hi')\n{'a': [1, 2]}")
     assert p.returncode == 0
