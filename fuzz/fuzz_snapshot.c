@@ -30,6 +30,7 @@
 #include "cloche.h"
 #include "digest.h"
 #include "internal.h"
+#include "snapshot.h"
 
 #define HEADER_SIGNED 64
 #define HEADER_LEN 96
@@ -76,7 +77,7 @@ static uint8_t *seal(const uint8_t *raw, size_t len, size_t *out_len)
     check(!ZSTD_isError(comp));
     memset(s, 0, HEADER_LEN);
     memcpy(s, "CLOCHEIM", 8);
-    put32(s + 8, 1);
+    put32(s + 8, CLOCHE__IMAGE_FORMAT);
     put32(s + 12, 0);
     const char *id = cloche__guest_build_id();
     memcpy(s + 16, id, strlen(id) < 32 ? strlen(id) : 32);

@@ -25,7 +25,6 @@
 #include "snapshot.h"
 
 #define MAGIC "CLOCHEIM"
-#define FORMAT 1u
 #define FLAG_HMAC 1u
 #define BUILD_ID_LEN 32
 #define HEADER_SIGNED 64 /* bytes of header covered by the digest */
@@ -86,7 +85,7 @@ static void write_header(uint8_t *h, uint32_t flags, uint64_t raw_len,
     uint8_t id[BUILD_ID_LEN];
     build_id_field(id);
     cloche__put(&w, MAGIC, 8);
-    cloche__put_u32(&w, FORMAT);
+    cloche__put_u32(&w, CLOCHE__IMAGE_FORMAT);
     cloche__put_u32(&w, flags);
     cloche__put(&w, id, BUILD_ID_LEN);
     cloche__put_u64(&w, raw_len);
@@ -198,7 +197,8 @@ static int open_snapshot(cloche_sandbox *sb, const uint8_t *snap, size_t len,
     uint64_t raw_len = cloche__get_u64(&r), comp_len = cloche__get_u64(&r);
     uint8_t want_id[BUILD_ID_LEN];
     build_id_field(want_id);
-    if (memcmp(magic, MAGIC, 8) != 0 || format != FORMAT || flags > FLAG_HMAC)
+    if (memcmp(magic, MAGIC, 8) != 0 || format != CLOCHE__IMAGE_FORMAT ||
+        flags > FLAG_HMAC)
         return cloche__fail(sb, CLOCHE_EFORMAT, "not an image snapshot");
     if (memcmp(id, want_id, BUILD_ID_LEN) != 0)
         return cloche__fail(sb, CLOCHE_EBUILD, "made by guest build %.32s",
@@ -239,7 +239,11 @@ static int open_snapshot(cloche_sandbox *sb, const uint8_t *snap, size_t len,
 static int apply_payload(cloche_sandbox *sb, const cloche__snap_memory *mem,
                          const uint8_t *wasi, size_t wasi_len,
                          cloche__reader *run) {
-    int rc = cloche__snap_apply_memory(sb, mem);
+    const uint8_t *image;
+    uint64_t image_size;
+    int rc = pristine_image(sb->engine, &image, &image_size);
+    if (rc == 0)
+        rc = cloche__snap_apply_memory(sb, mem, image, image_size);
     int werr = rc == 0 ? cloche__wasi_load(sb->wasi, wasi, wasi_len) : 0;
     if (werr == CLOCHE__ENOSPC || werr == CLOCHE__EDQUOT)
         rc = cloche__fail(sb, CLOCHE_ETOOBIG, "snapshot files exceed the "
