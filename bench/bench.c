@@ -228,6 +228,35 @@ static long status_kib(const char *field) {
     return kib;
 }
 
+/* (e') the same session as a state snapshot: its globals pickled. */
+static void bench_state(cloche_engine *e, size_t n) {
+    cloche_sandbox *sb = NULL, *other = NULL;
+    int rc = cloche_sandbox_new(&sb, e, NULL);
+    if (rc || (rc = cloche_sandbox_new(&other, e, NULL)))
+        die("sandbox_new", rc);
+    cloche_result_free(run_ok(sb, agent_session));
+    uint64_t *save = calloc(n, 8), *load = calloc(n, 8);
+    size_t size = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint8_t *state = NULL;
+        uint64_t t0 = now_ns();
+        if ((rc = cloche_state_save(&state, &size, sb, 0)))
+            die(cloche_sandbox_errmsg(sb), rc);
+        uint64_t t1 = now_ns();
+        if ((rc = cloche_state_restore(other, state, size)))
+            die(cloche_sandbox_errmsg(other), rc);
+        load[i] = now_ns() - t1, save[i] = t1 - t0;
+        cloche_buffer_free(state);
+    }
+    cloche_result_free(run_ok(other, "assert len(cart.items) == 200"));
+    printf("(e') state snapshot of the agent session: %zu bytes (%.1f KiB), "
+           "save %.2f ms, restore %.2f ms\n", size, (double)size / 1024.0,
+           median_us(save, n) / 1000.0, median_us(load, n) / 1000.0);
+    free(save), free(load);
+    cloche_sandbox_free(sb);
+    cloche_sandbox_free(other);
+}
+
 /* (e) sessions: snapshot size and speed, reset, memory per idle session. */
 static void bench_sessions(cloche_engine *e, size_t n, size_t idle) {
     cloche_sandbox *sb = NULL, *other = NULL;
@@ -403,6 +432,7 @@ int main(int argc, char **argv) {
     bench_session(e, quick ? 20 : 200);
     bench_callbacks(e, quick ? 5 : 21);
     bench_sessions(e, quick ? 5 : 21, quick ? 100 : 1000);
+    bench_state(e, quick ? 5 : 21);
     bench_tracing(e, quick ? 5 : 21);
     bench_kernels(e);
     cloche_engine_free(e);
