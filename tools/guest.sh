@@ -67,7 +67,9 @@ if [ ${#pkgs[@]} -gt 0 ]; then
   pkg_libs+=("-L/usr/lib/llvm-$LLVM_VER/lib/wasm32-wasi" -lc++ -lc++abi)
 fi
 # shellcheck disable=SC2046
-"$CC" -O2 -mexec-model=reactor -z stack-size=8388608 -Wl,--stack-first \
+# --no-wasm-opt: clang would run binaryen's wasm-opt on the module if one is on
+# PATH, so the guest would depend on what the machine has installed.
+"$CC" -O2 --no-wasm-opt -mexec-model=reactor -z stack-size=8388608 -Wl,--stack-first \
     -Wl,--strip-debug -o "$OUT/cloche-guest-raw.wasm" "${objs[@]}" \
     "${pkg_libs[@]}" $(cat "$PY/link-libs.txt")
 
