@@ -7,7 +7,9 @@
 # backend is Agg (rcParams-backend, written into the installed matplotlibrc);
 # the Tk backend's helper module is left out (no GUI, no dlopen).
 # tools/pyext/patch_matplotlib.py points its data path at the read-only
-# folder the host serves (docs/data-stack.md, "mpl-data").
+# folder the host serves (docs/data-stack.md, "mpl-data") and moves
+# ft2font's enum setup from C++ static initialization (which runs before
+# Py_Initialize in a linked-in module) to its module init.
 # Output (path printed last):
 #   $CLOCHE_CACHE/matplotlib-<ver>-wasip1-<key>/
 #     lib/*.a, modules.txt, link-args.txt, site/matplotlib/...  (pyext_collect)
