@@ -17,7 +17,7 @@ PY=$(bash "$CLOCHE_ROOT/tools/cpython.sh" | tail -n1)
 pyext_setup "$PY" "$TC"
 KIWI=$(source_file kiwisolver)
 PILLOW=$(source_file pillow)
-key=$( (cd "$CLOCHE_ROOT/tools" && cat mpl_deps.sh pyext/build_direct.py;
+key=$( (cd "$CLOCHE_ROOT/tools" && cat mpl_deps.sh pyext/build_direct.py pyext/patch_kiwisolver.py;
         echo "$PYEXT_KEY $KIWI $PILLOW") | sha256sum | cut -c1-8)
 OUT="$CLOCHE_CACHE/mpl-deps-wasip1-$key"
 stamp_ok "$OUT" && { echo "$OUT"; exit 0; }
@@ -34,6 +34,8 @@ cflags=(-O2 -flto -DNDEBUG -I"$PYH")
 
 log "kiwisolver: kiwisolver._cext"
 K=$(echo "$WORK"/kiwisolver-*)
+# One-parameter methods cast to PyCFunction trap on wasm's typed calls.
+"$NATIVE" "$CLOCHE_ROOT/tools/pyext/patch_kiwisolver.py" "$K"
 cppy=$(echo "$PYEXT"/venv/lib/python3.*/site-packages/cppy/include)
 build "$PYEXT/bin/c++" "$JOBS" kiwisolver._cext "$K"/py/src/*.cpp -- \
   "${cflags[@]}" -std=c++17 -I"$K" -I"$cppy"

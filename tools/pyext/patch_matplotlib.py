@@ -25,6 +25,11 @@
    a null object for those, and a plain C function registered as the
    module's __getattr__ turns that into AttributeError.
 
+4. _qhull hides Qhull's messages by writing them to /dev/null, and throws
+   (so traps) when that cannot be opened; a sandbox has no /dev/null, so
+   every Triangulation trapped. It falls back to a memory stream whose
+   contents are dropped.
+
 usage: patch_matplotlib.py MATPLOTLIB_SRC_DIR
 """
 
@@ -34,6 +39,7 @@ import sys
 INIT_PY = os.path.join("lib", "matplotlib", "__init__.py")
 ENUMS_H = os.path.join("src", "_enums.h")
 FT2FONT = os.path.join("src", "ft2font_wrapper.cpp")
+QHULL = os.path.join("src", "_qhull_wrapper.cpp")
 
 GETATTR_C = r"""
 // cloche: raises AttributeError without a C++ throw (a throw traps in the
@@ -102,6 +108,12 @@ PATCHES = [
      '    m.def("__getattr__", ft2font__getattr__);\n',
      '    m.attr("__getattr__") = py::reinterpret_steal<py::object>(\n'
      '        PyCFunction_NewEx(&ft2font__getattr__def, m.ptr(), nullptr));\n'),
+    (QHULL,
+     '        error_file = fopen(STRINGIFY(MPL_DEVNULL), "w");\n',
+     '        error_file = fopen(STRINGIFY(MPL_DEVNULL), "w");\n'
+     '        if (error_file == NULL) {  /* cloche: no /dev/null */\n'
+     '            error_file = fmemopen(NULL, 4096, "w");\n'
+     '        }\n'),
 ]
 
 
