@@ -8,8 +8,9 @@
 # rebuilds only this step.
 #
 # CLOCHE_DATA_STACK=1 builds the data-stack flavour instead
-# (docs/data-stack.md): numpy and pandas (tools/numpy.sh, tools/pandas.sh)
-# compiled in, their extension modules registered as built-ins, their Python
+# (docs/data-stack.md): numpy, pandas, matplotlib and their compiled
+# dependencies (tools/numpy.sh, pandas.sh, mpl_deps.sh, contourpy.sh,
+# matplotlib.sh) compiled in, their extension modules registered as built-ins, their Python
 # files and pure-Python dependencies in the image, and pre-imported.
 . "$(dirname "$0")/common.sh"
 
@@ -25,7 +26,12 @@ wheels=()    # pure-Python wheels the packages need (pinned)
 if [ "$DATA_STACK" = 1 ]; then
   pkgs+=("$(bash "$CLOCHE_ROOT/tools/numpy.sh" | tail -n1)")
   pkgs+=("$(bash "$CLOCHE_ROOT/tools/pandas.sh" | tail -n1)")
-  wheels+=("$(source_file dateutil)" "$(source_file six)")
+  pkgs+=("$(bash "$CLOCHE_ROOT/tools/mpl_deps.sh" | tail -n1)")    # kiwisolver, Pillow
+  pkgs+=("$(bash "$CLOCHE_ROOT/tools/contourpy.sh" | tail -n1)")
+  pkgs+=("$(bash "$CLOCHE_ROOT/tools/matplotlib.sh" | tail -n1)")
+  for w in dateutil six pyparsing cycler packaging fonttools openpyxl et_xmlfile tabulate; do
+    wheels+=("$(source_file "$w")")
+  done
   flavour="data-"
 fi
 key=$( (cd "$CLOCHE_ROOT" && cat tools/guest.sh tools/make_stdlib_zip.py tools/sources.lock \
@@ -43,6 +49,14 @@ sysconfigdata=$(ls "$PY"/wasm/build/lib.wasi-wasm32-3.13/_sysconfigdata_*.py | h
     "$OUT/python313.zip" "$PY/src/Lib" "$sysconfigdata" \
     "$CLOCHE_ROOT/guest/cloche_guest" "$TZDATA" "${wheels[@]}" "${pkgs[@]/%//site}"
 cp "$OUT/python313.zip" "$OUT/stage/usr/local/lib/python313.zip"
+# The host also serves the image's uncompressed members as files under
+# /usr/local/share/python313 (src/embedded.c); Wizer's run sees the same.
+"$PY/native/bin/python3.13" - "$OUT/python313.zip" "$OUT/stage/usr/local/share/python313" <<'PY'
+import sys, zipfile
+z = zipfile.ZipFile(sys.argv[1])
+z.extractall(sys.argv[2], [i for i in z.infolist()
+                           if i.compress_type == zipfile.ZIP_STORED and not i.is_dir()])
+PY
 
 log "guest: compile and link the reactor"
 objs=()
@@ -66,10 +80,12 @@ if [ ${#pkgs[@]} -gt 0 ]; then
   for p in "${pkgs[@]}"; do mapfile -t -O ${#pkg_libs[@]} pkg_libs < "$p/link-args.txt"; done
   pkg_libs+=("-L/usr/lib/llvm-$LLVM_VER/lib/wasm32-wasi" -lc++ -lc++abi)
 fi
+# No -O at the link: with one, clang runs binaryen's wasm-opt on the module
+# whenever one is on PATH, so the guest would depend on what the machine has
+# installed (clang 19's --no-wasm-opt skips the link altogether). The objects
+# are compiled with -O2 already.
 # shellcheck disable=SC2046
-# --no-wasm-opt: clang would run binaryen's wasm-opt on the module if one is on
-# PATH, so the guest would depend on what the machine has installed.
-"$CC" -O2 --no-wasm-opt -mexec-model=reactor -z stack-size=8388608 -Wl,--stack-first \
+"$CC" -mexec-model=reactor -z stack-size=8388608 -Wl,--stack-first \
     -Wl,--strip-debug -o "$OUT/cloche-guest-raw.wasm" "${objs[@]}" \
     "${pkg_libs[@]}" $(cat "$PY/link-libs.txt")
 

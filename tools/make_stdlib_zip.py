@@ -58,9 +58,22 @@ def add_tree(zf, root, prefix=""):
             add_pyc(zf, path, arc, shown)
 
 
+# Data folders whose files a package opens by name (matplotlib's fonts and
+# matplotlibrc via open()), which a path inside the zip cannot serve. Their
+# files are stored uncompressed, and the host serves every stored member as
+# a read-only file under /usr/local/share/python313/ (src/vfs/vfs_zip.c).
+SERVED_DIRS = ("matplotlib/mpl-data/",)
+# Data the sandbox never uses: GUI toolbar icons, the gallery's sample data
+# and the Sphinx plot directive's templates, and usetex's kpsewhich script.
+EXCLUDE_DATA = tuple("matplotlib/mpl-data/" + d for d in (
+    "images/", "sample_data/", "plot_directive/", "kpsewhich.lua"))
+
+
 def add_bytes(zf, arc, data):
     info = zipfile.ZipInfo(arc, date_time=(2000, 1, 1, 0, 0, 0))
-    info.compress_type = zipfile.ZIP_DEFLATED  # zlib is built into the guest
+    # zlib is built into the guest; served files must stay uncompressed.
+    served = arc.startswith(SERVED_DIRS) and not arc.endswith((".py", ".pyc"))
+    info.compress_type = zipfile.ZIP_STORED if served else zipfile.ZIP_DEFLATED
     zf.writestr(info, data)
 
 
@@ -74,9 +87,16 @@ def add_site(zf, root):
     """A folder of installed packages: modules compiled, other files kept."""
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = sorted(d for d in dirnames if d not in EXCLUDE_DIRS)
+        rel = os.path.relpath(dirpath, root).replace(os.sep, "/")
+        if rel != "." and "__init__.py" not in filenames:
+            # zipimport finds a namespace package (mpl_toolkits) only
+            # through its directory entry.
+            zf.writestr(zipfile.ZipInfo(rel + "/", (2000, 1, 1, 0, 0, 0)), b"")
         for name in sorted(filenames):
             path = os.path.join(dirpath, name)
             arc = os.path.relpath(path, root).replace(os.sep, "/")
+            if arc.startswith(EXCLUDE_DATA):
+                continue
             if name.endswith(".py"):
                 add_pyc(zf, path, arc, "/usr/local/lib/python313.zip/" + arc)
             else:

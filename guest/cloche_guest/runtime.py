@@ -394,7 +394,8 @@ PREIMPORT = (
 # Compiled-in packages of the data-stack guest (tools/guest.sh with
 # CLOCHE_DATA_STACK=1; docs/data-stack.md), imported into the image when
 # the guest has them, after the thread and network stand-ins are in place.
-DATA_PREIMPORT = ("numpy", "pandas")
+DATA_PREIMPORT = ("numpy", "pandas", "matplotlib", "matplotlib.pyplot",
+                  "matplotlib.backends.backend_agg")
 
 
 def _import_data_stack():
@@ -402,8 +403,36 @@ def _import_data_stack():
     import importlib.util
 
     for name in DATA_PREIMPORT:
-        if importlib.util.find_spec(name) is not None:
+        if importlib.util.find_spec(name.partition(".")[0]) is None:
+            continue
+        if name == "matplotlib":
+            _import_matplotlib()
+        else:
             importlib.import_module(name)
+
+
+def _import_matplotlib():
+    """Import matplotlib into the image so its font list is built once.
+
+    Its import reads matplotlibrc and scans mpl-data's fonts (served by the
+    host, docs/data-stack.md) into font_manager.fontManager, which lives in
+    the image from then on; the fontlist JSON it also writes is not needed
+    again. Its config and cache folder is /tmp/matplotlib, a path that is
+    writable in every sandbox, so no home folder is needed. No figure is
+    drawn here: a drawn font keeps a file open, and an image must not hold
+    descriptors.
+    """
+    import importlib
+    import os
+
+    os.environ["MPLCONFIGDIR"] = "/tmp/matplotlib"
+    try:
+        importlib.import_module("matplotlib.font_manager")
+    finally:
+        del os.environ["MPLCONFIGDIR"]
+    import matplotlib.font_manager as fm
+
+    fm._get_font.cache_clear()
 
 
 # Imported after the socket and ssl shims are in place, so that HTTPS
