@@ -49,9 +49,12 @@ def test_json_images_in_figure_order():
 
 
 def test_no_images_without_matplotlib():
-    p = cloche("run", "--json", "-c", "import sys; 'matplotlib' in sys.modules")
+    # cloche imports matplotlib only where the image has it (the data
+    # guest pre-imports it with numpy); a run that plots nothing has no image.
+    p = cloche("run", "--json", "-c", "import sys\n"
+               "('matplotlib' in sys.modules) == ('numpy' in sys.modules)")
     r = json.loads(p.stdout)
-    assert (r["value"], r["images"], r["images_dropped"]) == (False, [], 0)
+    assert (r["value"], r["images"], r["images_dropped"]) == (True, [], 0)
 
 
 def test_save_figures_creates_folder_and_prints_paths(tmp_path):
