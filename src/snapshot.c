@@ -104,12 +104,11 @@ static int header_digest(uint8_t out[CLOCHE__DIGEST_LEN], const uint8_t *snap,
 
 /* --- saving -------------------------------------------------------------------- */
 
-static int build_payload(cloche__writer *w, cloche_sandbox *sb) {
-    const uint8_t *image;
-    uint64_t image_size;
-    int rc = pristine_image(sb->engine, &image, &image_size);
-    if (rc == 0)
-        rc = cloche__snap_write_memory(w, sb, image, image_size);
+/* The payload with MEM's pages as they are (*where says where). */
+static int build_payload(cloche__writer *w, cloche_sandbox *sb,
+                         const uint8_t *image, uint64_t image_size,
+                         cloche__snap_pages *where) {
+    int rc = cloche__snap_write_memory(w, sb, image, image_size, where);
     uint8_t *wasi = NULL;
     size_t wasi_len = 0;
     if (rc == 0 && cloche__wasi_save(sb->wasi, &wasi, &wasi_len) != 0)
@@ -170,10 +169,19 @@ int cloche_snapshot_save(uint8_t **out, size_t *out_len, cloche_sandbox *sb,
     }
     cloche__writer w;
     cloche__writer_init(&w, SIZE_MAX / 2);
-    rc = build_payload(&w, sb);
+    const uint8_t *image = NULL;
+    uint64_t image_size = 0;
+    cloche__snap_pages where = {0, 0, 0};
+    rc = pristine_image(sb->engine, &image, &image_size);
+    if (rc == 0)
+        rc = build_payload(&w, sb, image, image_size, &where);
+    /* Secrets are looked for in the pages as they are, before they become
+     * deltas that would hide them. */
     int leak = rc == 0 ? cloche__network_check_leak(sb, w.data, w.len) : 0;
-    if (rc == 0 && leak == 0)
+    if (rc == 0 && leak == 0) {
+        cloche__snap_delta_pages(w.data, &where, image, image_size);
         rc = compress_into(out, out_len, &w, o);
+    }
     free(w.data);
     cloche__release(sb);
     if (leak) /* its own message */

@@ -15,7 +15,17 @@ typedef struct cloche__snap_memory {
     const uint8_t *pages;    /* count x 4096 bytes XOR the image, in the payload */
 } cloche__snap_memory;
 
+/* Where MEM's page indices and pages sit in the payload. */
+typedef struct cloche__snap_pages {
+    size_t index_off, pages_off, count;
+} cloche__snap_pages;
+
+/* MEM with the changed pages as they are (for the secrets check) ... */
 int cloche__snap_write_memory(cloche__writer *w, cloche_sandbox *sb,
+                              const uint8_t *image, uint64_t image_size,
+                              cloche__snap_pages *where);
+/* ... then turned into the stored form, XOR the image, in place. */
+void cloche__snap_delta_pages(uint8_t *payload, const cloche__snap_pages *where,
                               const uint8_t *image, uint64_t image_size);
 void cloche__snap_write_run(cloche__writer *w, cloche_sandbox *sb);
 

@@ -39,20 +39,22 @@
 
 /* --- saving ----------------------------------------------------------------- */
 
-/* out = page ^ the image's bytes at off (zeros past the image's end). */
-static void xor_image(uint8_t *out, const uint8_t *page, const uint8_t *image,
-                      uint64_t image_size, uint64_t off) {
+/* page ^= the image's bytes at off (nothing past the image's end). */
+static void xor_image(uint8_t *page, const uint8_t *image, uint64_t image_size,
+                      uint64_t off) {
     size_t in_image = off >= image_size ? 0
                       : image_size - off >= CLOCHE__PAGE
                           ? CLOCHE__PAGE
                           : (size_t)(image_size - off);
     for (size_t i = 0; i < in_image; i++)
-        out[i] = page[i] ^ image[off + i];
-    memcpy(out + in_image, page + in_image, CLOCHE__PAGE - in_image);
+        page[i] ^= image[off + i];
 }
 
+/* The pages go in as they are: the secrets check reads the payload before
+ * cloche__snap_delta_pages turns them into deltas. */
 int cloche__snap_write_memory(cloche__writer *w, cloche_sandbox *sb,
-                              const uint8_t *image, uint64_t image_size) {
+                              const uint8_t *image, uint64_t image_size,
+                              cloche__snap_pages *where) {
     cloche__mem m = cloche__sandbox_mem(sb);
     uint32_t *pages = NULL;
     size_t n = 0;
@@ -61,16 +63,25 @@ int cloche__snap_write_memory(cloche__writer *w, cloche_sandbox *sb,
         return rc;
     cloche__put_u64(w, m.size);
     cloche__put_u32(w, (uint32_t)n);
+    where->index_off = w->len;
     for (size_t i = 0; i < n; i++)
         cloche__put_u32(w, pages[i]);
-    uint8_t delta[CLOCHE__PAGE];
-    for (size_t i = 0; i < n; i++) {
-        uint64_t off = (uint64_t)pages[i] * CLOCHE__PAGE;
-        xor_image(delta, m.base + off, image, image_size, off);
-        cloche__put(w, delta, CLOCHE__PAGE);
-    }
+    where->pages_off = w->len;
+    where->count = n;
+    for (size_t i = 0; i < n; i++)
+        cloche__put(w, m.base + (uint64_t)pages[i] * CLOCHE__PAGE,
+                    CLOCHE__PAGE);
     free(pages);
     return 0;
+}
+
+void cloche__snap_delta_pages(uint8_t *payload, const cloche__snap_pages *where,
+                              const uint8_t *image, uint64_t image_size) {
+    for (size_t i = 0; i < where->count; i++) {
+        uint64_t page = cloche__load_u32(payload + where->index_off + 4 * i);
+        xor_image(payload + where->pages_off + i * CLOCHE__PAGE, image,
+                  image_size, page * CLOCHE__PAGE);
+    }
 }
 
 static uint64_t until(uint64_t when, uint64_t now) {
@@ -167,8 +178,8 @@ int cloche__snap_apply_memory(cloche_sandbox *sb, const cloche__snap_memory *m,
     for (size_t i = 0; i < m->count; i++) {
         uint64_t off = (uint64_t)cloche__load_u32(m->indices + 4 * i) *
                        CLOCHE__PAGE;
-        xor_image(cur.base + off, m->pages + i * CLOCHE__PAGE, image,
-                  image_size, off);
+        memcpy(cur.base + off, m->pages + i * CLOCHE__PAGE, CLOCHE__PAGE);
+        xor_image(cur.base + off, image, image_size, off);
     }
     return 0;
 }
