@@ -4,13 +4,17 @@
 #   make test   build everything and run all tests
 #   make fidelity  CPython's own test suite, natively and in the sandbox,
 #               compared (tools/fidelity.py; `make test` runs a quick part)
+#   make data-tests  numpy's and pandas' own tests in the data guest
+#               (tools/data_tests.py, tests/data/expected.toml)
 #   make compare   cloche beside eryx and Monty, measured in one run
 #               (bench/compare.py, docs/compare.md; COMPARE_FLAGS=--quick)
+#   make bench-data  numpy/pandas kernels in the data guest vs native with
+#               the same versions (bench/data_kernels.py; DATA_BUILD)
 #   make fuzz   each fuzz target for FUZZ_SECONDS (fuzz/README.md)
 #   make soak   1000 sessions x 100 steps in 8 threads: RSS and fds flat
 BUILD ?= build
 
-.PHONY: all build demo test fidelity bench compare asan fuzz soak clean
+.PHONY: all build demo test fidelity data-tests bench bench-data compare asan fuzz soak clean
 
 all: build
 
@@ -28,8 +32,20 @@ fidelity: build
 	CPY=$$(bash tools/cpython.sh | tail -n 1) && CLOCHE_CPYTHON=$$CPY \
 	  $$CPY/native/bin/python3.13 tools/fidelity.py --build $(BUILD)
 
+# numpy's and pandas' own tests in the data guest (tools/data_tests.py;
+# DATA_BUILD is a build made with CLOCHE_DATA_STACK=1, not rebuilt here)
+DATA_BUILD ?= build-data
+data-tests:
+	python3 tools/data_tests.py --build $(DATA_BUILD)
+
 bench: build
 	./$(BUILD)/bench/cloche-bench
+
+# numpy/pandas kernels, data guest vs native (DATA_BUILD: a build made with
+# CLOCHE_DATA_STACK=1, not rebuilt here; the native venv is built if missing)
+DATA_BUILD ?= build-data
+bench-data:
+	python3 bench/data_kernels.py --build $(DATA_BUILD) $(BENCH_DATA_FLAGS)
 
 compare: build
 	python3 bench/compare.py --build $(BUILD) $(COMPARE_FLAGS)

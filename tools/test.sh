@@ -15,6 +15,12 @@ if ! python3 -m pytest --version >/dev/null 2>&1; then
   log "installing pytest"
   python3 -m pip install --quiet pytest >&2
 fi
+# A data-stack build: the native reference venv (pinned wheels) that
+# tests/python/test_data_scripts.py compares with; the test never builds it.
+if grep -q '^CLOCHE_GUEST_DIR:PATH=.*/guest-data-' "$BUILD_DIR/CMakeCache.txt" &&
+   NATIVE_DATA=$(bash "$CLOCHE_ROOT/tools/native_data.sh" | tail -n 1); then
+  export CLOCHE_NATIVE_DATA_PYTHON=$NATIVE_DATA
+fi
 CLOCHE_BIN="$BUILD_DIR/cloche" python3 -m pytest -q "$CLOCHE_ROOT/tests/python" \
   || status=1
 
@@ -50,4 +56,11 @@ python_package_tests || status=1
 CPYTHON=$(bash "$CLOCHE_ROOT/tools/cpython.sh" | tail -n 1)
 CLOCHE_CPYTHON=$CPYTHON "$CPYTHON/native/bin/python3.13" \
   "$CLOCHE_ROOT/tools/fidelity.py" --quick --build "$BUILD_DIR" || status=1
+
+# A data-stack build: a quick part of numpy's and pandas' own tests (about
+# a minute; `make data-tests` runs the whole subset).
+if grep -q '^CLOCHE_GUEST_DIR:PATH=.*/guest-data-' "$BUILD_DIR/CMakeCache.txt"; then
+  python3 "$CLOCHE_ROOT/tools/data_tests.py" --quick --build "$BUILD_DIR" ||
+    status=1
+fi
 exit $status
