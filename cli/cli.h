@@ -97,5 +97,10 @@ int cli_repl_main(int argc, char **argv);
  * package's cloche-python script (argv[0] is the subcommand). */
 int cli_run_wants_python(int argc, char **argv);
 int cli_python_main(int argc, char **argv);
+/* Where to look for cloche-python first, instead of this program's own
+ * folder (/proc/self/exe): the Python package's `cloche` script runs the
+ * command inside the interpreter and names its bin/ folder here. Copied;
+ * NULL or "" goes back to the default. */
+void cli_set_own_dir(const char *dir);
 
 #endif

@@ -9,6 +9,10 @@
  * else the `cloche-python` script installed beside this binary (pip puts
  * both in the same bin/ folder, and the script's #! names the interpreter
  * that has the package), else `cloche-python` on PATH. docs/mcp.md says why.
+ * In the Python package the command runs inside the interpreter (the
+ * wheel's `cloche` script calls the extension, python/native/cli.c), where
+ * /proc/self/exe is python: that script names its own folder instead
+ * (cli_set_own_dir).
  */
 #include <errno.h>
 #include <limits.h>
@@ -45,8 +49,18 @@ int cli_run_wants_python(int argc, char **argv) {
     return 0;
 }
 
-/* The folder this binary lives in (empty if unknown). */
+static char own_dir_set[PATH_MAX]; /* cli_set_own_dir; empty: none */
+
+void cli_set_own_dir(const char *dir) {
+    snprintf(own_dir_set, sizeof own_dir_set, "%s", dir ? dir : "");
+}
+
+/* The folder this command lives in (empty if unknown). */
 static void own_dir(char *out, size_t size) {
+    if (own_dir_set[0]) {
+        snprintf(out, size, "%s", own_dir_set);
+        return;
+    }
     ssize_t n = readlink("/proc/self/exe", out, size - 1);
     out[n > 0 ? n : 0] = 0;
     char *slash = strrchr(out, '/');

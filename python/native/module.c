@@ -74,6 +74,9 @@ static PyMethodDef module_methods[] = {
     {"strerror", mod_strerror, METH_O, "Message for a status code."},
     {"set_errors", mod_set_errors, METH_O,
      "Install the {status: exception class} map used to raise errors."},
+    {"cli_main", native_cli_main, METH_VARARGS,
+     "Run the `cloche` command in this process: cli_main(argv, own_dir=None) "
+     "-> exit status (the wheel's `cloche` script; it may exit itself)."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -68,5 +68,8 @@ PyObject *native_call_new(PyTypeObject *type, cloche_call *call,
                           const char *args, size_t len);
 /* The result of a finished run as a tuple (see _native.pyi). Frees r. */
 PyObject *native_result_tuple(cloche_result *r);
+/* cli_main(argv, own_dir=None): the `cloche` command in this process
+ * (cli.c); its exit status. */
+PyObject *native_cli_main(PyObject *m, PyObject *args);
 
 #endif

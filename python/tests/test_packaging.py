@@ -9,6 +9,7 @@ import re
 import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -27,6 +28,33 @@ def test_cloche_command_installed(cloche_bin: str) -> None:
     assert json.loads(p.stdout)["value"] == 42
 
 
+def test_command_runs_without_importing_the_package(cloche_bin: str) -> None:
+    """The wheel's `cloche` is a console script over the extension
+    (_cloche_entry.py): it must not pay for `import cloche` (pydantic)."""
+    with open(cloche_bin, "rb") as f:
+        if f.read(2) != b"#!":
+            pytest.skip("the command is a C binary here (a development build)")
+    p = subprocess.run([sys.executable, "-X", "importtime", cloche_bin, "version"],
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0 and p.stdout.startswith("cloche ")
+    imported = {line.split("|")[-1].strip() for line in p.stderr.splitlines()}
+    assert "_cloche_entry" in imported
+    assert not {"cloche", "pydantic", "asyncio"} & imported
+
+
+def test_wheel_carries_libcloche_once() -> None:
+    """The guest image is in the extension only (a second copy in a C
+    binary put the wheel over PyPI's 100 MB per-file limit)."""
+    wheel = os.environ.get("CLOCHE_WHEEL")
+    if not wheel:
+        pytest.skip("CLOCHE_WHEEL not set")
+    with zipfile.ZipFile(wheel) as z:
+        big = [i.filename for i in z.infolist() if i.file_size > 8 << 20]
+        assert "_cloche_entry.py" in z.namelist()
+    assert big == ["cloche/_native.abi3.so"]
+    assert os.path.getsize(wheel) < 100 << 20
+
+
 def test_package_is_typed_and_self_contained() -> None:
     pkg = Path(cloche.__file__).parent
     assert (pkg / "py.typed").exists() and (pkg / "_native.pyi").exists()
@@ -40,6 +68,7 @@ def test_package_is_typed_and_self_contained() -> None:
 
 def test_mypy_strict_on_package_examples_and_tests() -> None:
     files = [str(ROOT / "python" / "cloche"), str(ROOT / "python" / "tests"),
+             str(ROOT / "python" / "_cloche_entry.py"),
              str(ROOT / "bench" / "bench_python.py"),
              *map(str, sorted((ROOT / "examples").glob("package_*.py")))]
     p = subprocess.run([sys.executable, "-m", "mypy", "--strict",
