@@ -11,11 +11,15 @@
  */
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/select.h>
 #include <sys/stat.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "lineedit.h"
@@ -37,7 +41,12 @@ static struct {
     char **word_breaks;
     int *append_char;
     int *catch_signals;
+    int (**getc_function)(FILE *);
     char history[4096];
+    struct termios cooked; /* the terminal as the REPL found it */
+    int have_cooked;
+    int nonblocking_fd; /* the terminal opened again, O_NONBLOCK, or -1 */
+    int first_key;      /* nothing read yet for this line */
     lineedit_complete_fn *complete;
     void *ud;
     char **matches; /* of the word being completed */
@@ -45,6 +54,7 @@ static struct {
 } le;
 
 static volatile sig_atomic_t interrupted;
+static sigset_t while_waiting; /* the caller's mask, SIGINT let through */
 
 static void *sym(const char *name) { return dlsym(le.lib, name); }
 
@@ -63,7 +73,8 @@ static int load(void) {
     le.word_breaks = (char **)sym("rl_completer_word_break_characters");
     le.append_char = (int *)sym("rl_completion_append_character");
     le.catch_signals = (int *)sym("rl_catch_signals");
-    if (!le.readline || !le.add_history) {
+    le.getc_function = (int (**)(FILE *))sym("rl_getc_function");
+    if (!le.readline || !le.add_history || !le.getc_function) {
         dlclose(le.lib);
         le.lib = NULL;
         return -1;
@@ -103,6 +114,42 @@ static char *generate(const char *text, int state) {
     return strdup(le.matches[le.next++]);
 }
 
+/* libedit's reads. SIGINT stays blocked while libedit works on a line and
+ * is let through only while waiting here (pselect swaps the masks
+ * atomically), so a Ctrl-C that lands between two keys is not lost: it
+ * ends the wait at once, and EOF makes libedit give the line back. The
+ * read itself is non-blocking (le.nonblocking_fd): the Ctrl-C also
+ * flushes the terminal's input, so a key seen by pselect may be gone. */
+static int interruptible_getc(FILE *in) {
+    int fd = fileno(in);
+    int rfd = le.nonblocking_fd >= 0 ? le.nonblocking_fd : fd;
+    for (;;) {
+        if (interrupted)
+            return EOF;
+        fd_set readable;
+        FD_ZERO(&readable);
+        FD_SET(fd, &readable);
+        if (pselect(fd + 1, &readable, NULL, NULL, NULL, &while_waiting) < 0) {
+            if (errno == EINTR)
+                continue;
+            return EOF;
+        }
+        unsigned char c;
+        ssize_t n = read(rfd, &c, 1);
+        if (n == 1 && le.first_key) {
+            le.first_key = 0;
+            /* Ctrl-D on an empty line ends input, as in python3, whatever
+             * state libedit's key map is in (a test saw it swallowed). */
+            if (le.have_cooked && c == le.cooked.c_cc[VEOF])
+                return EOF;
+        }
+        if (n == 1)
+            return c;
+        if (n == 0 || (errno != EINTR && errno != EAGAIN))
+            return EOF;
+    }
+}
+
 static char **attempt(const char *text, int start, int end) {
     (void)start, (void)end;
     lineedit_free_matches(le.matches);
@@ -123,10 +170,15 @@ void lineedit_free_matches(char **matches) {
 int lineedit_init(lineedit_complete_fn *complete, void *ud) {
     if (!isatty(0) || getenv("CLOCHE_NO_LINEEDIT") || load() != 0)
         return 0;
+    le.have_cooked = tcgetattr(0, &le.cooked) == 0;
+    /* Its own open file description: O_NONBLOCK here leaves stdin's (which
+     * the shell shares) alone. */
+    le.nonblocking_fd = open("/proc/self/fd/0", O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
     le.complete = complete;
     le.ud = ud;
     if (le.catch_signals)
         *le.catch_signals = 0; /* Ctrl-C is ours: see lineedit_read */
+    *le.getc_function = interruptible_getc; /* read before the first readline */
     if (le.word_breaks) /* like Python's: '.' joins "obj.attr" into one word */
         *le.word_breaks = " \t\n`~!@#$%^&*()-=+[{]}\\|;:'\",<>/?";
     if (le.attempted_completion)
@@ -171,15 +223,33 @@ static char *plain_read(const char *prompt) {
 }
 
 char *lineedit_read(const char *prompt, int *was_interrupted) {
-    /* SIGINT without SA_RESTART: the blocked read returns EINTR, libedit
-     * (or getchar) gives up on the line, and the flag tells it from EOF. */
+    /* SIGINT without SA_RESTART: a blocked read returns EINTR, libedit
+     * (see interruptible_getc) or getchar gives up on the line, and the
+     * flag tells it from EOF. */
     struct sigaction sa, old;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_sigint;
     sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &old);
+    sigset_t sigint, old_mask;
+    sigemptyset(&sigint);
+    sigaddset(&sigint, SIGINT);
     interrupted = 0;
+    pthread_sigmask(SIG_BLOCK, &sigint, &old_mask);
+    while_waiting = old_mask;
+    sigdelset(&while_waiting, SIGINT);
+    sigaction(SIGINT, &sa, &old);
+    if (!le.lib)
+        pthread_sigmask(SIG_SETMASK, &while_waiting, NULL);
+    /* libedit's readline() takes the terminal's modes as it finds them as
+     * the ones to edit from and to go back to; give it the REPL's own
+     * every time, so one line's raw mode never becomes the next one's
+     * "cooked" (seen as type-ahead and Ctrl-C lost under pexpect). */
+    if (le.lib && le.have_cooked)
+        tcsetattr(0, TCSADRAIN, &le.cooked);
+    le.first_key = 1;
     char *line = le.lib ? le.readline(prompt) : plain_read(prompt);
+    /* A Ctrl-C still pending is taken by on_sigint, not the old action. */
+    pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
     sigaction(SIGINT, &old, NULL);
     *was_interrupted = interrupted;
     if (interrupted) {

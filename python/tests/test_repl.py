@@ -141,6 +141,10 @@ def test_tab_completion_and_history(cloche_bin: str, tmp_path: Path) -> None:
     c.send("\x1b[A")
     c.sendline("")
     c.expect_exact("NameError: name 'collections' is not defined")
+    # wait for the prompt: a Ctrl-D typed ahead while the terminal is still
+    # in cooked mode (between two lines) can be dropped when line editing
+    # switches it to raw mode
+    c.expect_exact(PROMPT)
     c.sendeof()
     c.expect(pexpect.EOF)
 
