@@ -33,19 +33,17 @@ fidelity: build
 	  $$CPY/native/bin/python3.13 tools/fidelity.py --build $(BUILD)
 
 # numpy's and pandas' own tests in the data guest (tools/data_tests.py;
-# DATA_BUILD is a build made with CLOCHE_DATA_STACK=1, not rebuilt here)
-DATA_BUILD ?= build-data
-data-tests:
-	python3 tools/data_tests.py --build $(DATA_BUILD)
+# the default build has the data stack)
+data-tests: build
+	python3 tools/data_tests.py --build $(BUILD)
 
 bench: build
 	./$(BUILD)/bench/cloche-bench
 
-# numpy/pandas kernels, data guest vs native (DATA_BUILD: a build made with
-# CLOCHE_DATA_STACK=1, not rebuilt here; the native venv is built if missing)
-DATA_BUILD ?= build-data
-bench-data:
-	python3 bench/data_kernels.py --build $(DATA_BUILD) $(BENCH_DATA_FLAGS)
+# numpy/pandas kernels, data guest vs native with the same versions (the
+# native venv is built if missing)
+bench-data: build
+	python3 bench/data_kernels.py --build $(BUILD) $(BENCH_DATA_FLAGS)
 
 compare: build
 	python3 bench/compare.py --build $(BUILD) $(COMPARE_FLAGS)
@@ -62,4 +60,4 @@ soak: build
 	./$(BUILD)/cloche_soak --sessions 1000 --runs 100 --threads 8
 
 clean:
-	rm -rf $(BUILD) build-asan build-fuzz
+	rm -rf $(BUILD) build-asan build-fuzz build-tsan build-min

@@ -2,7 +2,7 @@
 versions (issue 14's benchmark), measured in one run. Not a test: it
 asserts nothing about speed.
 
-    python3 bench/data_kernels.py [--build build-data] [--quick]
+    python3 bench/data_kernels.py [--build build] [--quick]
                                   [--native PYTHON] [--runs N]
 
 The native side is tools/native_data.sh's venv (the native CPython 3.13.5
@@ -143,7 +143,7 @@ def row(label: str, native: float, sandbox: float) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--build", default="build-data")
+    ap.add_argument("--build", default="build")
     ap.add_argument("--native", help="native python (default: tools/native_data.sh)")
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--runs", type=int, help="repeats per kernel/process")

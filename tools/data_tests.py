@@ -460,7 +460,7 @@ def report(args, suites, outcomes, exp, wall):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--build", default=str(ROOT / "build-data"))
+    ap.add_argument("--build", default=str(ROOT / "build"))
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--suites", help="comma-separated suite keys")
     ap.add_argument("--jobs", type=int, default=2)

@@ -7,11 +7,12 @@
 # The key hashes the guest sources and the build inputs, so editing guest/
 # rebuilds only this step.
 #
-# CLOCHE_DATA_STACK=1 builds the data-stack flavour instead
-# (docs/data-stack.md): numpy, pandas, matplotlib and their compiled
-# dependencies (tools/numpy.sh, pandas.sh, mpl_deps.sh, contourpy.sh,
-# matplotlib.sh) compiled in, their extension modules registered as built-ins, their Python
-# files and pure-Python dependencies in the image, and pre-imported.
+# By default this is the data-stack flavour (docs/data-stack.md): numpy,
+# pandas, matplotlib and their compiled dependencies (tools/numpy.sh,
+# pandas.sh, mpl_deps.sh, contourpy.sh, matplotlib.sh) compiled in, their
+# extension modules registered as built-ins, their Python files and
+# pure-Python dependencies in the image, and pre-imported.
+# CLOCHE_DATA_STACK=0 builds the minimal flavour (CPython's stdlib only).
 . "$(dirname "$0")/common.sh"
 
 TC=$(bash "$CLOCHE_ROOT/tools/toolchain.sh")
@@ -19,7 +20,7 @@ PY=$(bash "$CLOCHE_ROOT/tools/cpython.sh" | tail -n1)
 WIZER=$(bash "$CLOCHE_ROOT/tools/wizer.sh" | tail -n1)
 
 TZDATA=$(source_file tzdata)   # IANA time zones for zoneinfo, pinned
-DATA_STACK=${CLOCHE_DATA_STACK:-0}
+DATA_STACK=${CLOCHE_DATA_STACK:-1}
 pkgs=()      # package folders made by tools/pyext.sh (lib/, site/, ...)
 flavour=""
 wheels=()    # pure-Python wheels the packages need (pinned)
@@ -83,9 +84,12 @@ fi
 # No -O at the link: with one, clang runs binaryen's wasm-opt on the module
 # whenever one is on PATH, so the guest would depend on what the machine has
 # installed (clang 19's --no-wasm-opt skips the link altogether). The objects
-# are compiled with -O2 already.
+# are compiled with -O2 already. libpython is ThinLTO bitcode
+# (tools/cpython.sh): the cache folder keeps its per-file code generation,
+# so relinking after a glue change takes a second, not a minute.
 # shellcheck disable=SC2046
 "$CC" -mexec-model=reactor -z stack-size=8388608 -Wl,--stack-first \
+    -Wl,--thinlto-cache-dir="$CLOCHE_CACHE/thinlto-guest" \
     -Wl,--strip-debug -o "$OUT/cloche-guest-raw.wasm" "${objs[@]}" \
     "${pkg_libs[@]}" $(cat "$PY/link-libs.txt")
 

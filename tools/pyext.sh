@@ -17,7 +17,7 @@
 #   * pyext_collect then writes, for the whole package: lib/*.a, modules.txt
 #     ("dotted.name PyInit_symbol" a line), link-args.txt and site/ (the
 #     package's Python files as installed by meson).
-# The guest (tools/guest.sh with CLOCHE_DATA_STACK=1) registers the modules
+# The guest (tools/guest.sh, data flavour) registers the modules
 # as built-ins and puts site/ into the stdlib image.
 
 # Build-side Python tools, pinned (name==version, checked by pip's hashes).

@@ -1,5 +1,5 @@
 """Figures as results with real matplotlib (the data-stack guest,
-CLOCHE_DATA_STACK=1; docs/figures.md): a plot leaves a PNG in the result.
+the default; docs/figures.md): a plot leaves a PNG in the result.
 Skipped when the guest has no matplotlib. The plumbing itself (caps,
 hostile figures) is tested with a fake pyplot in test_cli_figures.py."""
 

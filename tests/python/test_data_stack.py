@@ -1,6 +1,6 @@
 """The data stack inside the sandbox (issue 14): numpy compiled into the
 guest and pre-imported. Skipped when the guest was built without it
-(tools/guest.sh without CLOCHE_DATA_STACK=1).
+(tools/guest.sh with CLOCHE_DATA_STACK=0).
 
 Expected values were computed once with native numpy of the same version
 (2.4.6) and are written here, so the test needs no numpy on the host."""
