@@ -9,7 +9,7 @@
 #   make compare   cloche beside eryx and Monty, measured in one run
 #               (bench/compare.py, docs/compare.md; COMPARE_FLAGS=--quick)
 #   make bench-data  numpy/pandas kernels in the data guest vs native with
-#               the same versions (bench/data_kernels.py; DATA_BUILD)
+#               the same versions (bench/data_kernels.py; BENCH_DATA_FLAGS)
 #   make fuzz   each fuzz target for FUZZ_SECONDS (fuzz/README.md)
 #   make soak   1000 sessions x 100 steps in 8 threads: RSS and fds flat
 BUILD ?= build

@@ -136,15 +136,13 @@ static int interruptible_getc(FILE *in) {
         }
         unsigned char c;
         ssize_t n = read(rfd, &c, 1);
-        if (n == 1 && le.first_key) {
-            le.first_key = 0;
+        if (n == 1) {
             /* Ctrl-D on an empty line ends input, as in python3, whatever
              * state libedit's key map is in (a test saw it swallowed). */
-            if (le.have_cooked && c == le.cooked.c_cc[VEOF])
-                return EOF;
+            int eof = le.first_key && le.have_cooked && c == le.cooked.c_cc[VEOF];
+            le.first_key = 0;
+            return eof ? EOF : c;
         }
-        if (n == 1)
-            return c;
         if (n == 0 || (errno != EINTR && errno != EAGAIN))
             return EOF;
     }

@@ -147,10 +147,10 @@ WASM_ARGS="--host=wasm32-wasip1 --build=$("$SRC_DIR/config.guess") --with-build-
 # allocator is worth ~25% on allocation-heavy code (bench/), so ask for it.
 WASM_ARGS="$WASM_ARGS --with-pymalloc"
 # ThinLTO: libpython's objects are LLVM bitcode, optimized across files when
-# the guest is linked. Measured (bench/, issue 13): compute kernels 2.19x ->
-# 2.06x native, 10 small runs 394 -> 345 us; full LTO gained 1% more at a slower
-# link. configure must be told which llvm-ar reads clang 19's
-# bitcode (/usr/bin/llvm-ar may be an older LLVM).
+# the guest is linked. Measured (bench/kernels.py, builds alternated in one
+# sitting, issue 13): kernels 2.54x -> 2.23x native (geometric mean); full
+# LTO gained 1% more at a slower link. configure must be told which llvm-ar
+# reads clang 19's bitcode (/usr/bin/llvm-ar may be an older LLVM).
 WASM_ARGS="$WASM_ARGS --with-lto=thin"
 t0=$SECONDS
 if [ "$(cat .cloche-configured 2>/dev/null)" != "$WASM_ARGS" ]; then

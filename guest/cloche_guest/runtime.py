@@ -391,8 +391,8 @@ PREIMPORT = (
 ).split()
 
 
-# Compiled-in packages of the data-stack guest (tools/guest.sh with
-# CLOCHE_DATA_STACK=1; docs/data-stack.md), imported into the image when
+# Compiled-in packages of the data-stack guest (tools/guest.sh, the
+# default; docs/data-stack.md), imported into the image when
 # the guest has them, after the thread and network stand-ins are in place.
 DATA_PREIMPORT = ("numpy", "pandas", "matplotlib", "matplotlib.pyplot",
                   "matplotlib.backends.backend_agg")
