@@ -151,12 +151,32 @@ def _pyplot_figures(plt, extra):
     return extra
 
 
+def _nothing_to_render(plt, value):
+    """True when no figure is open and the value is not one: the common
+    case, kept cheap because every run comes here, and in the data guest
+    pyplot is always imported. Open figures are read from matplotlib's own
+    figure manager only when `plt` is matplotlib's pyplot; anything else
+    (a stand-in module in sys.modules) takes the general path."""
+    if plt is not None:
+        helpers = sys.modules.get("matplotlib._pylab_helpers")
+        if helpers is None or getattr(plt, "_pylab_helpers", None) is not helpers:
+            return False
+        try:
+            if helpers.Gcf.figs:
+                return False
+        except BaseException:
+            return False
+    elif "matplotlib.figure" not in sys.modules:
+        return True
+    return _figure_of(value) is None
+
+
 def collect(value):
     """End of a run: the images to return, encoded for the result record as
     (u32 length, PNG bytes)*, or None when there are none."""
     plt = sys.modules.get("matplotlib.pyplot")
-    if plt is None and not _shown and "matplotlib.figure" not in sys.modules:
-        return None  # the common case, kept cheap: every run comes here
+    if not _shown and _nothing_to_render(plt, value):
+        return None
     extra = _figure_of(value)
     if plt is not None:
         extra = _pyplot_figures(plt, extra)

@@ -49,12 +49,16 @@ def _adopt_instance():
     random.seed()
     # numpy's legacy global generator (np.random.rand) was seeded at build
     # time too, when the data-stack guest imported numpy into the image.
-    # 128 bits from the host through init_by_array: ~35 us, where seed()
-    # without an argument (SeedSequence) costs over a millisecond.
+    # Its whole MT19937 state (624 words) comes from the host CSPRNG, read
+    # by the state setter word by word through a memoryview: no list of 624
+    # ints, whose allocation alone dirties image pages a fresh sandbox then
+    # copies. Seeding through mtrand.seed() goes through array conversions
+    # and ufuncs that cost ~200 us of a fresh sandbox's first run (perf),
+    # seed() without an argument (SeedSequence) over a millisecond.
     mtrand = sys.modules.get("numpy.random.mtrand")
     if mtrand is not None:
-        mtrand.seed(list(int.from_bytes(os.urandom(4), "little")
-                         for _ in range(4)))
+        key = memoryview(os.urandom(624 * 4)).cast("I")
+        mtrand._rand.set_state(("MT19937", key, 624))
     for key in list(os.environ):
         del os.environ[key]
     for item in _cloche.environ():

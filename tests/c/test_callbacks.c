@@ -208,6 +208,37 @@ static void test_plain_sync_function(void **state) {
     cloche_sandbox_free(sb);
 }
 
+/* Replies in the forms a host may write them: the guest reads each as
+ * json.loads would (its fast path covers only a bare value). */
+static const char *const reply_forms[] = {
+    " [1, 2] \n", "\"caf\u00e9 \\u2713\"", "{\"a\": {\"b\": [true, null]}}",
+    "\"\\ud83d\\ude00\"", "-0.5e-3", "\t\"x\"",
+};
+
+static int reply_form(char **result, char **error, const char *args,
+                      void *ud) {
+    (void)error, (void)ud;
+    unsigned i = 0;
+    sscanf(args, "{\"i\": %u}", &i);
+    *result = strdup(reply_forms[i % 6]);
+    return 0;
+}
+
+static void test_reply_forms_read_like_json_loads(void **state) {
+    (void)state;
+    cloche_sandbox *sb = test_sandbox(NULL);
+    cloche_callback_def d = CLOCHE_CALLBACK_DEF_INIT;
+    d.name = "form";
+    d.sync_fn = reply_form;
+    assert_int_equal(cloche_sandbox_add_callback(sb, &d), 0);
+    const char *want = "[[1, 2], 'café ✓', {'a': {'b': [True, None]}}, "
+                       "'😀', -0.0005, 'x']\n";
+    test_expect_stdout(sb, "print([form(i=i) for i in range(6)])", want);
+    test_expect_stdout(sb, "print([await form(i=i) for i in range(6)])",
+                       want);
+    cloche_sandbox_free(sb);
+}
+
 static atomic_int blocking_active, blocking_peak;
 
 static int blocking_fn(char **result, char **error, const char *args,
@@ -528,6 +559,7 @@ int main(void) {
         cmocka_unit_test(test_dotted_names),
         cmocka_unit_test(test_errors_both_ways),
         cmocka_unit_test(test_plain_sync_function),
+        cmocka_unit_test(test_reply_forms_read_like_json_loads),
         cmocka_unit_test(test_blocking_sync_fns_overlap_on_pool),
         cmocka_unit_test(test_schema_violations_never_reach_host),
         cmocka_unit_test(test_invocation_cap),
