@@ -419,7 +419,7 @@ def run_one():
 
 def run_non_daemon():
     """End of a run: run queued non-daemon threads (and what they start)."""
-    while True:
+    while _queue:
         pending = next((p for p in _queue if not p.daemon), None)
         if pending is None:
             return
