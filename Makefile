@@ -1,5 +1,5 @@
 # The README's two commands:
-#   make demo   build everything (first time: ~10 min on 2 cores) and run
+#   make demo   build everything (first time: ~20 min on 2 cores) and run
 #               sandboxed Python scripts, one awaiting host tools
 #   make test   build everything and run all tests
 #   make fidelity  CPython's own test suite, natively and in the sandbox,
@@ -46,6 +46,7 @@ bench-data: build
 	python3 bench/data_kernels.py --build $(BUILD) $(BENCH_DATA_FLAGS)
 
 compare: build
+	bash tools/wheel.sh $(BUILD)
 	python3 bench/compare.py --build $(BUILD) $(COMPARE_FLAGS)
 
 asan:

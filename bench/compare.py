@@ -1,15 +1,15 @@
 """cloche beside eryx and Monty: the same measurements, one run, medians.
 
-    make compare                       # = python3 bench/compare.py
+    make compare                       # tools/wheel.sh, then this
     python3 bench/compare.py [--quick] [--peers cloche,eryx,monty]
 
 Makes a private venv (CPython 3.13 from tools/cpython.sh; pyeryx wants
 >= 3.12) keyed by the pins (PINS, compare_common.py), installs each peer
-pinned (pyeryx, pydantic-monty), the cloche package (the wheel `make test`
-leaves in build/python-dist, else `pip install .`) and matplotlib, then
-measures each peer in its own process, one after the other, with the same
-scripts. Writes build/compare/compare.md (printed too), compare.json and
-compare.png.
+pinned (pyeryx, pydantic-monty), the cloche package (the wheel
+tools/wheel.sh left in build/python-dist, else `pip install .`) and
+matplotlib, then measures each peer in its own process, one after the
+other, with the same scripts. Writes build/compare/compare.md (printed
+too), compare.json and compare.png.
 
 A peer that does not install, or cannot do a row, is shown as such in the
 table. Each peer is driven through its fastest documented path; what that

@@ -37,7 +37,7 @@ def pip(venv: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def cloche_source(build: Path) -> tuple[str, str]:
-    """The cloche package to install: the wheel `make test` built, else the
+    """The cloche package to install: the wheel tools/wheel.sh built, else the
     repository itself (`pip install .`). Returns (what, marker)."""
     wheels = sorted((build / "python-dist").glob("cloche-*.whl"),
                     key=lambda w: w.stat().st_mtime)

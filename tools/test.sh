@@ -24,26 +24,13 @@ fi
 CLOCHE_BIN="$BUILD_DIR/cloche" python3 -m pytest -q "$CLOCHE_ROOT/tests/python" \
   || status=1
 
-# The Python package (python/tests): its wheel built with pip from this
-# tree (scikit-build-core, reusing this build's wasm artifacts), installed
-# with its pinned test tools in a venv under the build folder, then tested
-# with pytest + pytest-asyncio (the wheel is also installed in a fresh venv
-# by one of the tests).
+# The Python package (python/tests): its wheel built by tools/wheel.sh,
+# installed with its pinned test tools in the venv that script made under
+# the build folder, then tested with pytest + pytest-asyncio (the wheel is
+# also installed in a fresh venv by one of the tests).
 python_package_tests() {
-  local venv="$BUILD_DIR/python-venv" dist="$BUILD_DIR/python-dist" var val wheel
-  [ -x "$venv/bin/python" ] || python3 -m venv "$venv" || return 1
-  for var in CLOCHE_WASMTIME_DIR CLOCHE_GUEST_DIR; do
-    val=$(sed -n "s/^$var:PATH=//p" "$BUILD_DIR/CMakeCache.txt")
-    if [ -n "$val" ]; then export "$var=$val"; fi
-  done
-  rm -rf "$dist"
-  "$venv/bin/pip" install --quiet scikit-build-core==1.1.2 >&2 || return 1
-  # Its own CMake tree (not build/python/, which `pip install .` uses), so a
-  # developer's pip build cannot race this one.
-  "$venv/bin/pip" wheel --quiet --no-deps --no-build-isolation -w "$dist" \
-    --config-settings=build-dir="$BUILD_DIR/python-build" "$CLOCHE_ROOT" >&2 ||
-    { log "building the Python package failed"; return 1; }
-  wheel=$(ls "$dist"/cloche-*.whl) || return 1
+  local venv="$BUILD_DIR/python-venv" wheel
+  wheel=$(bash "$CLOCHE_ROOT/tools/wheel.sh" "$BUILD_DIR" | tail -n 1) || return 1
   "$venv/bin/pip" install --quiet --force-reinstall --no-deps "$wheel" >&2 &&
     "$venv/bin/pip" install --quiet "$wheel[test]" >&2 || return 1
   (cd "$CLOCHE_ROOT/python/tests" && CLOCHE_WHEEL="$wheel" \
