@@ -51,7 +51,7 @@ def describe_source(what: str) -> str:
     path = Path(what)
     if path.is_file():
         built = datetime.datetime.fromtimestamp(path.stat().st_mtime)
-        return f"`{path.name}` (built {built:%Y-%m-%d %H:%M} by `make test`)"
+        return f"`{path.name}` (built {built:%Y-%m-%d %H:%M} by tools/wheel.sh)"
     return f"`pip install {what}`"
 
 

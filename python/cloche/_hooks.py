@@ -76,20 +76,25 @@ class Hooks:
         self.sink: Callable[[Output], None] | None = None
         self._decoders = [codecs.getincrementaldecoder("utf-8")("replace")
                           for _ in range(2)]
+        self._decoding = False  # output went through the decoders this run
 
     # --- per run ---------------------------------------------------------------
 
     def begin(self, loop: asyncio.AbstractEventLoop | None) -> None:
         self.loop = loop
-        for d in self._decoders:
-            d.reset()
+        if self._decoding:  # a run that never reached end(): drop its bytes
+            self._decoding = False
+            for d in self._decoders:
+                d.reset()
 
     def end(self) -> None:
         """The run is over: flush split output, stop its leftover tool tasks."""
-        for fd, d in enumerate(self._decoders, start=1):
-            tail = d.decode(b"", final=True)
-            if tail:
-                self._emit(fd, tail)
+        if self._decoding:  # most runs stream nothing: skip the decoders
+            self._decoding = False
+            for fd, d in enumerate(self._decoders, start=1):
+                tail = d.decode(b"", final=True)
+                if tail:
+                    self._emit(fd, tail)
         if self.tasks:
             loop, tasks = self.loop, list(self.tasks)
             if loop is not None and not loop.is_closed():
@@ -126,6 +131,7 @@ class Hooks:
             pool.submit(run_sync_tool, tool, call)
 
     def _output(self, fd: int, data: bytes) -> None:
+        self._decoding = True
         text = self._decoders[fd == 2].decode(data)
         if text:
             self._emit(fd, text)
