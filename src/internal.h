@@ -240,9 +240,6 @@ int cloche__package_mount(cloche_sandbox *sb, const cloche__package *p);
 void cloche__mounts_free(cloche_sandbox *sb);
 /* Re-instantiate if there is no instance or it needs a reset. */
 int cloche__ensure_instance(cloche_sandbox *sb);
-/* session.c: do a new instance's first-run work now (adopt the instance,
- * fault in the pages a run touches), leaving no trace a user can see. */
-int cloche__sandbox_warm(cloche_sandbox *sb);
 /* sandbox.c */
 int cloche__sandbox_instantiate(cloche_sandbox *sb);
 void cloche__sandbox_teardown(cloche_sandbox *sb);

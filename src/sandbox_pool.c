@@ -89,7 +89,7 @@ static int make_sandbox(cloche_pool *p, cloche_sandbox **out) {
     if (rc != 0)
         return rc;
     if ((rc = set_callbacks(p, sb)) == 0)
-        rc = cloche__sandbox_warm(sb);
+        rc = cloche_sandbox_warm(sb);
     if (rc != 0) {
         cloche__keep_new_error(sb, rc);
         cloche_sandbox_free(sb);
@@ -107,7 +107,7 @@ static int recycle(cloche_pool *p, cloche_sandbox *sb) {
         rc = set_callbacks(p, sb);
     }
     if (rc == 0)
-        rc = cloche__sandbox_warm(sb);
+        rc = cloche_sandbox_warm(sb);
     if (rc != 0)
         cloche_sandbox_free(sb);
     return rc;

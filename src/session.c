@@ -188,7 +188,7 @@ static int leave(cloche_sandbox *sb, int rc) {
 
 void cloche_buffer_free(void *buf) { free(buf); }
 
-int cloche__sandbox_warm(cloche_sandbox *sb) {
+int cloche_sandbox_warm(cloche_sandbox *sb) {
     int rc = enter(sb);
     if (rc != 0)
         return rc;

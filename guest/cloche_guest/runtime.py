@@ -339,7 +339,11 @@ def _op_trace(data):
 def _op_warm(data):
     """A pool readies an instance: the first-run work (adopting the instance,
     faulting in the pages a run touches) is done now; the run leaves no
-    trace (run numbers restart, its source is forgotten)."""
+    trace (run numbers restart, its source is forgotten). An instance that
+    has run user code is left alone: restarting its run numbers would give
+    its functions' tracebacks another run's source lines."""
+    if _state["runs"]:
+        return None
     # Runs shaped like typical ones: compile, a loop, a trailing value
     # (repr and JSON), a statement, so those pages are touched before the
     # user's run. A second and third run in a new instance still cost 2x

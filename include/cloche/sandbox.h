@@ -201,6 +201,20 @@ int cloche_run(cloche_result **out, cloche_sandbox *sb, const char *code,
 int cloche_sandbox_reset(cloche_sandbox *sb);
 
 /**
+ * Do a new (or reset) sandbox's first-run work now, so that its first real
+ * run costs what later ones do: the instance adopts its own random seeds,
+ * environment and arguments, and a few typical snippets run to touch the
+ * pages and code paths a run uses. Leaves no trace: no globals, and run
+ * numbering (`<cloche:N>` in tracebacks) starts again. On a sandbox that
+ * has run code it does nothing. cloche_pool does this to every sandbox it
+ * hands out; an embedder keeping its own pool calls it off the hot path.
+ * Same thread rules as cloche_run.
+ * @return 0, CLOCHE_EBUSY, CLOCHE_ESTATE (a run is pending), CLOCHE_ENOMEM,
+ *         CLOCHE_EENGINE or CLOCHE_EGUEST.
+ */
+int cloche_sandbox_warm(cloche_sandbox *sb);
+
+/**
  * Read and optionally change a limit (SQLite-style): returns the previous
  * value; a negative new_value only reads. Takes effect from the next run
  * (the memory limit immediately). Returns -1 for an unknown limit, or for

@@ -14,20 +14,18 @@ from ._sandbox import Sandbox
 __all__ = ["Pool"]
 
 
-_WARM = "{'n': len([str(i) for i in range(10)]), 'ok': True}"
-
-
 def _warm(sb: Sandbox) -> None:
-    """One small, representative run that leaves no global behind (like
-    libcloche's own pool), so the first real run pays no first-run costs:
-    page faults on the image, compiling, building a value."""
-    sb.run_sync(_WARM)
+    """The first-run work done now, as libcloche's own pool does
+    (cloche_sandbox_warm: typical runs that leave no trace), so the first
+    real run pays no first-run costs: page faults on the image, compiling,
+    building a value."""
+    sb._native.warm()
     sb._ensure_runner()  # the thread `await sb.run` uses, started now
 
 
 class Pool:
     """Keeps ``size`` sandboxes (made with ``options``, the same keywords as
-    :class:`Sandbox`) instantiated, warmed (one empty run done) and ready,
+    :class:`Sandbox`) instantiated, warmed (first-run work done) and ready,
     so taking one costs no creation. A returned sandbox is reset to a fresh
     interpreter (``files=`` written again) and warmed on a background
     thread before it is handed out again.

@@ -356,6 +356,11 @@ static PyObject *sb_reset(sandbox_object *self, PyObject *unused) {
     return sb_plain_op(self, cloche_sandbox_reset);
 }
 
+static PyObject *sb_warm(sandbox_object *self, PyObject *unused) {
+    (void)unused;
+    return sb_plain_op(self, cloche_sandbox_warm);
+}
+
 static PyObject *sb_clear(sandbox_object *self, PyObject *unused) {
     (void)unused;
     return sb_plain_op(self, cloche_sandbox_clear);
@@ -584,6 +589,7 @@ static PyMethodDef sb_methods[] = {
     M("read_file", sb_read_file, METH_VARARGS, "read_file(path) -> bytes"),
     M("add_package", sb_add_package, METH_VARARGS, "add_package(host_path)"),
     M("reset", sb_reset, METH_NOARGS, "Back to the pre-initialized image."),
+    M("warm", sb_warm, METH_NOARGS, "Do a new sandbox's first-run work now."),
     M("clear", sb_clear, METH_NOARGS, "Delete the session's user globals."),
     M("state_save", sb_state_save, METH_VARARGS, "state_save(flags) -> bytes"),
     M("state_restore", sb_state_restore, METH_VARARGS, "state_restore(data)"),

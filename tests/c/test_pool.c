@@ -157,6 +157,35 @@ static void test_refill_while_checked_out(void **state) {
     cloche_pool_free(pool);
 }
 
+/* cloche_sandbox_warm, the pool's warm-up, on a sandbox of one's own. */
+static void test_warm_leaves_no_trace(void **state) {
+    (void)state;
+    cloche_sandbox *sb = test_sandbox(NULL);
+    assert_int_equal(cloche_sandbox_warm(sb), 0);
+    size_t n;
+    cloche_result *r = test_run(sb, "print(sorted(k for k in globals() "
+                                    "if not k.startswith('__')))\nx = 1\n1/0");
+    assert_string_equal(cloche_result_stdout(r, &n), "[]\n");
+    assert_non_null(strstr(cloche_result_traceback(r), "<cloche:1>"));
+    cloche_result_free(r);
+    /* After user code it does nothing: globals and run numbers stay. */
+    assert_int_equal(cloche_sandbox_warm(sb), 0);
+    r = test_run(sb, "print(x)\n1/0");
+    assert_string_equal(cloche_result_stdout(r, &n), "1\n");
+    assert_non_null(strstr(cloche_result_traceback(r), "<cloche:2>"));
+    cloche_result_free(r);
+    /* Not while a run waits on the embedder. */
+    cloche_callback_def d = CLOCHE_CALLBACK_DEF_INIT;
+    d.name = "later";
+    assert_int_equal(cloche_sandbox_add_callback(sb, &d), 0);
+    cloche_step step;
+    assert_int_equal(cloche_start(&step, sb, "await later()", 13), 0);
+    assert_int_equal(step, CLOCHE_STEP_PENDING);
+    assert_int_equal(cloche_sandbox_warm(sb), CLOCHE_ESTATE);
+    assert_int_equal(cloche_sandbox_warm(NULL), CLOCHE_EINVAL);
+    cloche_sandbox_free(sb);
+}
+
 static void test_bad_options(void **state) {
     (void)state;
     cloche_pool *pool;
@@ -181,6 +210,7 @@ int main(void) {
         cmocka_unit_test(test_nothing_leaks_to_the_next_user),
         cmocka_unit_test(test_concurrent_checkouts),
         cmocka_unit_test(test_refill_while_checked_out),
+        cmocka_unit_test(test_warm_leaves_no_trace),
         cmocka_unit_test(test_bad_options),
     };
     return cmocka_run_group_tests(tests, test_engine_setup,
