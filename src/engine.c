@@ -6,6 +6,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "internal.h"
 
@@ -40,6 +41,11 @@ static wasm_config_t *make_config(const cloche_engine_options *o) {
     wasmtime_config_parallel_compilation_set(config, true);
     wasmtime_config_cranelift_opt_level_set(config, WASMTIME_OPT_LEVEL_SPEED);
     wasmtime_config_memory_init_cow_set(config, true);
+    /* Profiling the guest (docs/performance.md): perf then names its
+     * functions. Off unless asked for: it writes /tmp/perf-<pid>.map. */
+    const char *perfmap = getenv("CLOCHE_PERFMAP");
+    if (perfmap && strcmp(perfmap, "1") == 0)
+        wasmtime_config_profiler_set(config, WASMTIME_PROFILING_STRATEGY_PERFMAP);
     return config;
 }
 

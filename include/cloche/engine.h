@@ -36,6 +36,10 @@ typedef struct cloche_engine_options {
  * @param errlen  size of errbuf
  * @return 0, CLOCHE_EINVAL, CLOCHE_ENOMEM, CLOCHE_EENGINE or CLOCHE_EIO.
  *
+ * With the environment variable CLOCHE_PERFMAP=1 the engine writes
+ * /tmp/perf-<pid>.map, so that `perf` names the guest's functions
+ * (docs/performance.md).
+ *
  * Thread-safety: may be called from any thread. The returned engine may be
  * used by all threads at once.
  */
