@@ -88,10 +88,18 @@ def start_run():
             pass
 
 
+# Values that are never a figure: most runs end with one of these, and
+# every run comes through _figure_of.
+_PLAIN = frozenset({type(None), bool, int, float, complex, str, bytes,
+                    list, tuple, dict, set, frozenset})
+
+
 def _figure_of(value):
     """The matplotlib Figure a trailing value stands for, or None."""
+    if type(value) in _PLAIN:
+        return None
     figure_mod = sys.modules.get("matplotlib.figure")
-    if figure_mod is None or value is None:
+    if figure_mod is None:
         return None
     try:
         if isinstance(value, figure_mod.Figure):

@@ -162,6 +162,13 @@ def _text(value):
 def _value_fields(value):
     if value is None:
         return None, None
+    if type(value) is int:  # the commonest value: its repr is its JSON
+        try:
+            text = int.__repr__(value).encode()
+        except ValueError:  # past the digit limit: as below
+            pass
+        else:
+            return text, text
     try:
         value_repr = repr(value)
     except BaseException as exc:  # a broken __repr__ must not lose the run
