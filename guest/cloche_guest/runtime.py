@@ -78,10 +78,11 @@ def _session_loop():
 
 
 def _remember_source(filename, source):
-    lines = source.splitlines(keepends=True)
-    linecache.cache[filename] = (len(source), None, lines, filename)
+    linecache.cache[filename] = (len(source), None, source.splitlines(True),
+                                 filename)
     stale = _state["runs"] - _LINECACHE_KEEP
-    linecache.cache.pop(f"<cloche:{stale}>", None)
+    if stale > 0:
+        linecache.cache.pop(f"<cloche:{stale}>", None)
 
 
 _VALUE = "__cloche_value__"
@@ -98,8 +99,7 @@ def _compile(source, filename):
     return code, bool(has_value)
 
 
-def _is_async(code):
-    return bool(code.co_flags & inspect.CO_COROUTINE)
+_CO_COROUTINE = inspect.CO_COROUTINE
 
 
 def _start(code, has_value, namespace):
@@ -108,7 +108,7 @@ def _start(code, has_value, namespace):
     Returns the value of sync code; for async code returns None and leaves
     the task in _state["task"] for _advance().
     """
-    if not _is_async(code):
+    if not code.co_flags & _CO_COROUTINE:
         # Plain code runs with no loop running, so asyncio.run() works.
         exec(code, namespace)
         return namespace.pop(_VALUE, None) if has_value else None
