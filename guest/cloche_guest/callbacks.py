@@ -30,6 +30,8 @@ import sys
 
 import _cloche
 
+from . import jsontext
+
 # Reply kinds, shared with the host (src/callbacks.h).
 OK, FAILED, TIMED_OUT, NOT_FOUND, TOO_LARGE = range(5)
 
@@ -107,8 +109,6 @@ def _bind(spec, args, kwargs):
     return bound
 
 
-# Made once: json.dumps(..., allow_nan=False) builds a new encoder per call.
-_ARGS_ENCODER = json.JSONEncoder(allow_nan=False)
 # The C scanner behind json.loads, called without json.loads' layers.
 _SCAN_JSON = json.JSONDecoder().scan_once
 
@@ -116,7 +116,7 @@ _SCAN_JSON = json.JSONDecoder().scan_once
 def _encode(spec, args, kwargs):
     bound = _bind(spec, args, kwargs)
     try:
-        return _ARGS_ENCODER.encode(bound).encode()
+        return jsontext.dumps(bound).encode()
     except (TypeError, ValueError) as exc:
         raise TypeError(f"{spec.name}() arguments are not JSON-serializable:"
                         f" {exc}") from None

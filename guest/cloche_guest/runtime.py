@@ -24,6 +24,7 @@ import _cloche
 from . import callbacks as _callbacks
 from . import cothreads as _cothreads
 from . import figures as _figures
+from . import jsontext as _jsontext
 from . import loop as _loop
 
 STATUS_OK = 0
@@ -180,10 +181,9 @@ def _value_fields(value):
     return _text(value_repr), _text(value_json)
 
 
-# json.dumps(value, allow_nan=False) builds an encoder per call; one made
-# once gives the same text. Ints, bools and strs skip it (a third of a small
-# run's time went to json.dumps of an int).
-_JSON_ENCODER = json.JSONEncoder(allow_nan=False)
+# The value's JSON as json.dumps(value, allow_nan=False) writes it
+# (jsontext.py); ints, bools and strs skip even that (a third of a small
+# run's time once went to json.dumps of an int).
 _json_str = json.encoder.encode_basestring_ascii
 
 
@@ -195,7 +195,7 @@ def _to_json(value):
         return "true" if value else "false"
     if kind is str:
         return _json_str(value)
-    return _JSON_ENCODER.encode(value)
+    return _jsontext.dumps(value)
 
 
 def _user_traceback(tb):
