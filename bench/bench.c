@@ -199,18 +199,35 @@ static void bench_callbacks(cloche_engine *e, size_t n) {
     cloche_sandbox_free(sb);
 }
 
-static const char *agent_session =
-    "import json, re, collections, datetime\n"
-    "def score(item):\n"
-    "    return len(item['name']) * item['qty']\n"
-    "class Cart:\n"
-    "    def __init__(self): self.items = []\n"
-    "    def add(self, **kw): self.items.append(kw); return len(self.items)\n"
-    "cart = Cart()\n"
-    "for i in range(200):\n"
-    "    cart.add(name=f'item-{i}', qty=i % 7, tags=['a', 'b'])\n"
-    "index = collections.Counter(t for it in cart.items for t in it['tags'])\n"
-    "report = json.dumps({'n': len(cart.items), 'top': index.most_common(2)})\n";
+
+static char *read_text(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = n >= 0 ? malloc((size_t)n + 1) : NULL;
+    if (buf && fread(buf, 1, (size_t)n, f) == (size_t)n)
+        buf[n] = '\0';
+    else
+        free(buf), buf = NULL;
+    fclose(f);
+    return buf;
+}
+
+/* bench/agent_session.py, the session every snapshot row saves (shared
+ * with make compare). Read once. */
+static const char *agent_session(void) {
+    static char *source;
+    if (!source) {
+        char path[2048];
+        snprintf(path, sizeof path, "%s/agent_session.py", CLOCHE_BENCH_DIR);
+        if (!(source = read_text(path)))
+            die("cannot read bench/agent_session.py", CLOCHE_EIO);
+    }
+    return source;
+}
 
 /* A /proc/self/status field in KiB: RssAnon is the process's private
  * memory; RssFile counts shared page-cache pages (the image) again for
@@ -234,7 +251,7 @@ static void bench_state(cloche_engine *e, size_t n) {
     int rc = cloche_sandbox_new(&sb, e, NULL);
     if (rc || (rc = cloche_sandbox_new(&other, e, NULL)))
         die("sandbox_new", rc);
-    cloche_result_free(run_ok(sb, agent_session));
+    cloche_result_free(run_ok(sb, agent_session()));
     uint64_t *save = calloc(n, 8), *load = calloc(n, 8);
     size_t size = 0;
     for (size_t i = 0; i < n; i++) {
@@ -263,7 +280,7 @@ static void bench_sessions(cloche_engine *e, size_t n, size_t idle) {
     int rc = cloche_sandbox_new(&sb, e, NULL);
     if (rc || (rc = cloche_sandbox_new(&other, e, NULL)))
         die("sandbox_new", rc);
-    cloche_result_free(run_ok(sb, agent_session));
+    cloche_result_free(run_ok(sb, agent_session()));
     uint64_t *save = calloc(n, 8), *load = calloc(n, 8), *reset = calloc(n, 8);
     size_t size = 0;
     for (size_t i = 0; i < n; i++) {
@@ -306,21 +323,6 @@ static void bench_sessions(cloche_engine *e, size_t n, size_t idle) {
     free(many);
 }
 
-static char *read_text(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = n >= 0 ? malloc((size_t)n + 1) : NULL;
-    if (buf && fread(buf, 1, (size_t)n, f) == (size_t)n)
-        buf[n] = '\0';
-    else
-        free(buf), buf = NULL;
-    fclose(f);
-    return buf;
-}
 
 static json_t *kernels_in_sandbox(cloche_engine *e, const char *source) {
     cloche_sandbox_options o = CLOCHE_SANDBOX_OPTIONS_INIT;

@@ -56,19 +56,8 @@ ROWS: list[tuple[str, str, str]] = [
     ("state_restore", "state snapshot: restore", "ms"),
 ]
 
-# The agent session of bench.c, the state every snapshot row saves.
-AGENT_SESSION = (
-    "import json, re, collections, datetime\n"
-    "def score(item):\n"
-    "    return len(item['name']) * item['qty']\n"
-    "class Cart:\n"
-    "    def __init__(self): self.items = []\n"
-    "    def add(self, **kw): self.items.append(kw); return len(self.items)\n"
-    "cart = Cart()\n"
-    "for i in range(200):\n"
-    "    cart.add(name=f'item-{i}', qty=i % 7, tags=['a', 'b'])\n"
-    "index = collections.Counter(t for it in cart.items for t in it['tags'])\n"
-    "report = json.dumps({'n': len(cart.items), 'top': index.most_common(2)})\n")
+# The agent session every snapshot row saves (bench.c's too).
+AGENT_SESSION = (ROOT / "bench" / "agent_session.py").read_text()
 
 LOOPS = ("def sync_loop(k):\n    for _ in range(k): echo()\n"
          "async def await_loop(k):\n    for _ in range(k): await echo()\n"
