@@ -27,7 +27,7 @@ _state = {"busy": False}
 
 def dumps(obj):
     """json.dumps(obj, allow_nan=False): same text, same exceptions."""
-    if _C_ENCODE is None or _state["busy"] or isinstance(obj, str):
+    if _C_ENCODE is None or _state["busy"]:
         return _FALLBACK.encode(obj)
     _state["busy"] = True
     try:

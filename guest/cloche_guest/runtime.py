@@ -182,15 +182,13 @@ def _value_fields(value):
 
 
 # The value's JSON as json.dumps(value, allow_nan=False) writes it
-# (jsontext.py); ints, bools and strs skip even that (a third of a small
-# run's time once went to json.dumps of an int).
+# (jsontext.py); bools and strs (and ints, in _value_fields) skip even that
+# (a third of a small run's time once went to json.dumps of an int).
 _json_str = json.encoder.encode_basestring_ascii
 
 
 def _to_json(value):
-    kind = type(value)
-    if kind is int:
-        return int.__repr__(value)  # ValueError past the digit limit, as json
+    kind = type(value)  # (an int comes here only past the digit limit)
     if kind is bool:
         return "true" if value else "false"
     if kind is str:

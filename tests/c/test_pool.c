@@ -179,7 +179,8 @@ static void test_warm_leaves_no_trace(void **state) {
     d.name = "later";
     assert_int_equal(cloche_sandbox_add_callback(sb, &d), 0);
     cloche_step step;
-    assert_int_equal(cloche_start(&step, sb, "await later()", 13), 0);
+    const char *waits = "await later()";
+    assert_int_equal(cloche_start(&step, sb, waits, strlen(waits)), 0);
     assert_int_equal(step, CLOCHE_STEP_PENDING);
     assert_int_equal(cloche_sandbox_warm(sb), CLOCHE_ESTATE);
     assert_int_equal(cloche_sandbox_warm(NULL), CLOCHE_EINVAL);
