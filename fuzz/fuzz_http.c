@@ -131,6 +131,11 @@ static int one_response(cursor *c, int head_req, cloche__net_buf *part)
     int status = 0, chunked = 0, has_len = 0;
     uint64_t length = 0;
     do {
+        /* an interim (1xx) head's framing fields say nothing about the
+         * final answer's body (found by fuzz_http: a 100 with
+         * Content-Length made this reader mis-frame a 200 without one) */
+        chunked = has_len = 0;
+        length = 0;
         do { /* empty lines may come before a status line */
             if (!line(c, &l, &n))
                 return 0;
