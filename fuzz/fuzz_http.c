@@ -111,7 +111,9 @@ static int ieq(const uint8_t *p, size_t n, const char *s)
 static uint64_t number(const uint8_t *p, size_t n, int base)
 {
     uint64_t v = 0;
-    for (size_t i = 0; i < n && i < 15; i++) {
+    /* as many digits as cloche reads: 18 decimal (Content-Length), 15 hex */
+    size_t most = base == 10 ? 18 : 15;
+    for (size_t i = 0; i < n && i < most; i++) {
         int d = p[i] >= '0' && p[i] <= '9'   ? p[i] - '0'
                 : base == 16 && p[i] >= 'a' && p[i] <= 'f' ? p[i] - 'a' + 10
                 : base == 16 && p[i] >= 'A' && p[i] <= 'F' ? p[i] - 'A' + 10
