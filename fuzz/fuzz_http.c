@@ -125,6 +125,15 @@ static uint64_t number(const uint8_t *p, size_t n, int base)
     return v;
 }
 
+/* The value of a "Content-Length:" line, after optional whitespace. */
+static uint64_t content_length(const uint8_t *l, size_t n)
+{
+    size_t k = 15;
+    while (k < n && (l[k] == ' ' || l[k] == '\t'))
+        k++;
+    return number(l + k, n - k, 10);
+}
+
 /* One response; 0 when the output ends or cannot be read further. */
 static int one_response(cursor *c, int head_req, cloche__net_buf *part)
 {
@@ -148,11 +157,8 @@ static int one_response(cursor *c, int head_req, cloche__net_buf *part)
             if (ieq(l, n, "transfer-encoding:"))
                 chunked = 1;
             if (ieq(l, n, "content-length:")) {
-                size_t k = 15;
-                while (k < n && (l[k] == ' ' || l[k] == '\t'))
-                    k++;
                 has_len = 1;
-                length = number(l + k, n - k, 10);
+                length = content_length(l, n);
             }
         }
         check(!has(c->p + start, c->at - start, VALUE)); /* the head */
@@ -272,12 +278,8 @@ static void check_wire(const uint8_t *p, size_t len)
             check(!has(l, (size_t)(colon - l), VALUE)); /* the name */
             if (ieq(l, n, "transfer-encoding:"))
                 chunked = 1;
-            if (ieq(l, n, "content-length:")) {
-                size_t k = 15;
-                while (k < n && l[k] == ' ')
-                    k++;
-                length = number(l + k, n - k, 10);
-            }
+            if (ieq(l, n, "content-length:"))
+                length = content_length(l, n);
         }
         size_t body = c.at;
         if (chunked) {
