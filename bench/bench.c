@@ -199,7 +199,6 @@ static void bench_callbacks(cloche_engine *e, size_t n) {
     cloche_sandbox_free(sb);
 }
 
-
 static char *read_text(const char *path) {
     FILE *f = fopen(path, "rb");
     if (!f)
@@ -322,7 +321,6 @@ static void bench_sessions(cloche_engine *e, size_t n, size_t idle) {
         cloche_sandbox_free(many[i]);
     free(many);
 }
-
 
 static json_t *kernels_in_sandbox(cloche_engine *e, const char *source) {
     cloche_sandbox_options o = CLOCHE_SANDBOX_OPTIONS_INIT;
